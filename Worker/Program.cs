@@ -1,1 +1,48 @@
-namespace Worker; internal static class Program { private static int Main() => 0; }
+using Worker.Admin;
+using Worker.Hosting;
+
+namespace Worker;
+
+/// <summary>One executable: the worker service (<c>run</c>, the default) and its admin verbs.</summary>
+internal static class Program
+{
+    private const string Usage = """
+        usage: Worker [verb]
+          run                                   run the worker service (default)
+          migrate                               apply the database migrations
+          enqueue <type> <payload-json> [--job-id ID]
+          stats [--json] [--type T]             per job type: length, lag, pending, consumers, dead letters
+          dlq list [--json] [--type T] [--count N]
+        configuration: appsettings.json, then environment variables (Worker__Jobs__noop__Enabled=true)
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var verb = args.Length == 0 ? "run" : args[0];
+        var rest = args.Skip(1).ToArray();
+        try
+        {
+            return verb switch
+            {
+                "run" => await RunCommand.ExecuteAsync(),
+                "migrate" => await MigrateCommand.ExecuteAsync(),
+                "enqueue" => await EnqueueCommand.ExecuteAsync(rest),
+                "stats" => await StatsCommand.ExecuteAsync(rest),
+                "dlq" => await DlqCommand.ExecuteAsync(rest),
+                "help" or "--help" or "-h" => PrintUsage(ExitCodes.Ok),
+                _ => PrintUsage(ExitCodes.Usage),
+            };
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"{verb}: {e.GetType().Name}: {e.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+
+    private static int PrintUsage(int code)
+    {
+        (code == ExitCodes.Ok ? Console.Out : Console.Error).WriteLine(Usage);
+        return code;
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Worker.Hosting;
+using Worker.Jobs;
+
+namespace Worker.Admin;
+
+/// <summary>What the admin verbs share: the job types they report on, with their settings resolved.</summary>
+internal static class AdminContext
+{
+    /// <summary>Every registered job type, or only <paramref name="only"/>; null when that type is unknown.</summary>
+    public static IReadOnlyList<JobTypeSettings>? JobTypes(IHost host, string? only)
+    {
+        var options = host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
+        var types = host.Services.GetServices<IJobHandler>().Select(h => h.JobType).Order(StringComparer.Ordinal).ToList();
+        if (only is not null)
+        {
+            if (!types.Contains(only))
+            {
+                Console.Error.WriteLine($"unknown job type '{only}' (known: {string.Join(", ", types)})");
+                return null;
+            }
+
+            types = [only];
+        }
+
+        return types.Select(t => JobTypeSettings.Resolve(t, options.Jobs.GetValueOrDefault(t))).ToList();
+    }
+
+    public static string? Option(string[] args, string name)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    }
+}

@@ -1,0 +1,15 @@
+namespace Worker.Events;
+
+/// <summary>Lifecycle events on Redis pub/sub, bound from <c>Worker:Events</c>. An empty channel turns that event off.</summary>
+internal sealed class EventOptions
+{
+    public const string DefaultSucceededChannel = "jobs:events:succeeded";
+    public const string DefaultFailedChannel = "jobs:events:failed";
+    public const string DefaultDeadLetteredChannel = "jobs:events:dead_lettered";
+
+    public string? SucceededChannel { get; set; } = DefaultSucceededChannel;
+
+    public string? FailedChannel { get; set; } = DefaultFailedChannel;
+
+    public string? DeadLetteredChannel { get; set; } = DefaultDeadLetteredChannel;
+}

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace Worker.Hosting;
+
+/// <summary>Builds the host every verb shares: configuration, Serilog, options validated before anything runs.</summary>
+internal static class WorkerHost
+{
+    /// <param name="consumers">True for <c>run</c>; admin verbs get the same services without the consumer pool.</param>
+    public static HostApplicationBuilder CreateBuilder(bool consumers)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        builder.Services.AddSerilog((_, log) => ConfigureLogging(log, builder, consumers));
+        builder.Services.AddSystemd();
+        builder.Services.AddWorkerCore(builder.Configuration);
+        if (consumers)
+        {
+            builder.Services.AddJobConsumers();
+        }
+
+        return builder;
+    }
+
+    /// <summary>Runs <paramref name="body"/> with a built host; a configuration error ends with one line per broken key and exit 2.</summary>
+    public static async Task<int> RunAsync(HostApplicationBuilder builder, Func<IHost, Task<int>> body)
+    {
+        try
+        {
+            using var host = builder.Build();
+            host.Services.GetRequiredService<IStartupValidator>().Validate();
+            return await body(host);
+        }
+        catch (Exception e) when (ConfigurationErrors.Describe(e) is { Count: > 0 } errors)
+        {
+            foreach (var error in errors)
+            {
+                Console.Error.WriteLine($"configuration error: {error}");
+            }
+
+            return ExitCodes.Configuration;
+        }
+    }
+
+    private static void ConfigureLogging(LoggerConfiguration log, HostApplicationBuilder builder, bool consumers)
+    {
+        log.MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+            // Failed commands surface as exceptions that the worker logs with job context; EF would log them twice.
+            .MinimumLevel.Override("Microsoft.EntityFrameworkCore.Database.Command", LogEventLevel.Fatal)
+            .ReadFrom.Configuration(builder.Configuration)
+            .Enrich.FromLogContext();
+
+        // Admin verbs keep stdout for their output (JSON, ids): their log lines go to stderr.
+        LogEventLevel? toStdErr = consumers ? null : LogEventLevel.Verbose;
+        if (builder.Environment.IsDevelopment())
+        {
+            log.WriteTo.Console(
+                outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
+                standardErrorFromLevel: toStdErr);
+        }
+        else
+        {
+            log.WriteTo.Console(new RenderedCompactJsonFormatter(), standardErrorFromLevel: toStdErr);
+        }
+    }
+}

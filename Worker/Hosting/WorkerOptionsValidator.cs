@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Options;
+using Worker.Jobs;
+
+namespace Worker.Hosting;
+
+/// <summary>Checks every option at start; each failure names its configuration key and the rule it broke.</summary>
+internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers) : IValidateOptions<WorkerOptions>
+{
+    private const int MaxBatchSize = 10_000;
+    private const int MaxConcurrency = 10_000;
+
+    public ValidateOptionsResult Validate(string? name, WorkerOptions options)
+    {
+        var failures = new List<string>();
+        var known = handlers.Select(h => h.JobType).ToHashSet(StringComparer.Ordinal);
+        const string root = WorkerOptions.SectionName;
+
+        if (options.DrainTimeout <= TimeSpan.Zero || options.DrainTimeout > TimeSpan.FromMinutes(10))
+        {
+            failures.Add($"{root}:DrainTimeout must be between 00:00:00.001 and 00:10:00 (was {options.DrainTimeout})");
+        }
+
+        foreach (var (type, job) in options.Jobs)
+        {
+            var key = $"{root}:Jobs:{type}";
+            if (!known.Contains(type))
+            {
+                failures.Add($"{key}: no handler is registered for job type '{type}' (known: {string.Join(", ", known.Order())})");
+                continue;
+            }
+
+            if (job.Concurrency > MaxConcurrency)
+            {
+                failures.Add($"{key}:Concurrency must be at most {MaxConcurrency} (was {job.Concurrency}; <= 0 means the default {JobTypeOptions.DefaultConcurrency})");
+            }
+
+            if (job.BatchSize is < 1 or > MaxBatchSize)
+            {
+                failures.Add($"{key}:BatchSize must be between 1 and {MaxBatchSize} (was {job.BatchSize})");
+            }
+
+            Positive(failures, $"{key}:HandlerTimeout", job.HandlerTimeout);
+            Positive(failures, $"{key}:ClaimInterval", job.ClaimInterval);
+            Positive(failures, $"{key}:BlockTime", job.BlockTime);
+            if (job.VisibilityTimeout < TimeSpan.FromMilliseconds(300))
+            {
+                failures.Add($"{key}:VisibilityTimeout must be at least 00:00:00.300 (was {job.VisibilityTimeout})");
+            }
+
+            if (job.MaxDeliveries < 1)
+            {
+                failures.Add($"{key}:MaxDeliveries must be at least 1 (was {job.MaxDeliveries})");
+            }
+
+            if (job.MaxBacklog < 0)
+            {
+                failures.Add($"{key}:MaxBacklog must be 0 (no limit) or positive (was {job.MaxBacklog})");
+            }
+
+            if (job.Stream is { Length: > 0 } stream && stream.EndsWith(":dlq", StringComparison.Ordinal))
+            {
+                failures.Add($"{key}:Stream must not end in ':dlq', which names dead-letter streams (was '{stream}')");
+            }
+
+            var retry = job.Retry;
+            if (retry.MaxAttempts < 1)
+            {
+                failures.Add($"{key}:Retry:MaxAttempts must be at least 1 (was {retry.MaxAttempts})");
+            }
+
+            if (retry.BaseDelay < TimeSpan.Zero)
+            {
+                failures.Add($"{key}:Retry:BaseDelay must not be negative (was {retry.BaseDelay})");
+            }
+
+            if (retry.MaxDelay < retry.BaseDelay)
+            {
+                failures.Add($"{key}:Retry:MaxDelay must be at least Retry:BaseDelay (was {retry.MaxDelay} < {retry.BaseDelay})");
+            }
+
+            if (retry.Factor < 1 || double.IsNaN(retry.Factor))
+            {
+                failures.Add($"{key}:Retry:Factor must be at least 1 (was {retry.Factor})");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Positive(List<string> failures, string key, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            failures.Add($"{key} must be positive (was {value})");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Worker.Persistence;
+
+namespace Worker.Jobs;
+
+/// <summary>What a handler knows of the job it runs, and the ways it reports back. One per execution.</summary>
+internal sealed class JobContext(
+    JobEnvelope envelope, long deliveryCount, string consumer, IServiceProvider services, JobStateStore state, bool persistState)
+{
+    public string JobId => envelope.JobId;
+    public string JobType => envelope.Type;
+    public string EntryId => envelope.EntryId;
+    public string Payload => envelope.Payload;
+    public string? TraceParent => envelope.TraceParent;
+    public DateTimeOffset? EnqueuedAt => envelope.EnqueuedAt;
+    public long DeliveryCount => deliveryCount;
+    public string Consumer => consumer;
+
+    /// <summary>The number (1-based) of this execution among all of the job's attempts.</summary>
+    public int Attempt { get; internal set; } = envelope.Attempt;
+
+    /// <summary>The message's DI scope.</summary>
+    public IServiceProvider Services => services;
+
+    /// <summary>True once <see cref="ApplyEffectsOnceAsync"/> has committed (or found committed) the job's effects.</summary>
+    public bool EffectsSettled { get; private set; }
+
+    /// <summary>Deserializes the payload; a payload of the wrong shape is a permanent failure.</summary>
+    public T GetPayload<T>(JsonTypeInfo<T> typeInfo)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(Payload, typeInfo)
+                ?? throw new PermanentJobException("malformed_payload", "the payload is null");
+        }
+        catch (JsonException e)
+        {
+            throw new PermanentJobException("malformed_payload", $"the payload does not match {typeof(T).Name}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Progress as the seeds' analysis worker reports it; kept in the <c>jobs</c> row when state is persisted.</summary>
+    public Task ReportProgressAsync(int current, int total, string? message, CancellationToken cancellationToken) =>
+        !persistState
+            ? Task.CompletedTask
+            : state.ReportProgressAsync(JobType, JobId, current, total, message, cancellationToken);
+
+    /// <summary>
+    /// Applies the job's database effects and marks it succeeded in one transaction, once per job however often
+    /// it is delivered. Returns false when an earlier delivery already applied them.
+    /// </summary>
+    public async Task<bool> ApplyEffectsOnceAsync(Func<WorkerDbContext, CancellationToken, Task> effects, CancellationToken cancellationToken)
+    {
+        var applied = await state.ApplyEffectsOnceAsync(JobType, JobId, EntryId, effects, cancellationToken);
+        EffectsSettled = true;
+        return applied;
+    }
+}

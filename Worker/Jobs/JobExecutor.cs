@@ -1,0 +1,315 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using StackExchange.Redis;
+using Worker.Events;
+using Worker.Persistence;
+using Worker.Streams;
+
+namespace Worker.Jobs;
+
+/// <summary>
+/// Runs one delivered entry of one job type to an outcome: validation, the effects-once check, the handler under
+/// its timeout with brief in-process retries (Polly), then ack, scheduled retry or dead letter.
+/// </summary>
+internal sealed partial class JobExecutor
+{
+    private static readonly ResiliencePropertyKey<AttemptRun> RunKey = new("worker.attempt-run");
+
+    /// <summary>First wait after Redis or PostgreSQL failed under a job; doubles up to <see cref="MaxInfrastructureWait"/>.</summary>
+    private static readonly TimeSpan FirstInfrastructureWait = TimeSpan.FromMilliseconds(200);
+
+    private static readonly TimeSpan MaxInfrastructureWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest Retry-After honoured from a remote server: one hour.</summary>
+    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromHours(1);
+
+    private readonly IServiceScopeFactory _scopes;
+    private readonly IJobHandler _handler;
+    private readonly JobStreamClient _stream;
+    private readonly JobEventPublisher _events;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly JobTypeSettings _settings;
+    private readonly ResiliencePipeline _inlineRetry;
+
+    public JobExecutor(
+        IServiceScopeFactory scopes, IJobHandler handler, JobStreamClient stream, JobEventPublisher events, TimeProvider time, ILogger logger)
+    {
+        (_scopes, _handler, _stream, _events, _time, _logger) = (scopes, handler, stream, events, time, logger);
+        _settings = stream.Settings;
+        _inlineRetry = new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                Name = $"inline-retry:{_settings.JobType}",
+                MaxRetryAttempts = Math.Max(1, _settings.Retry.MaxAttempts),
+                ShouldHandle = args => ValueTask.FromResult(ShouldRetryInline(args.Outcome.Exception, args.Context)),
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Context.Properties.GetValue(RunKey, null!).NextDelay),
+            })
+            .Build();
+    }
+
+    /// <summary>
+    /// Never throws for a job's own failure. While Redis or PostgreSQL are down it waits and tries again, keeping the
+    /// entry pending, until they return or <paramref name="hardStop"/> fires (then the entry is released).
+    /// </summary>
+    public async Task<DeliveryOutcome> ExecuteAsync(Delivery delivery, CancellationToken hardStop)
+    {
+        var wait = FirstInfrastructureWait;
+        while (true)
+        {
+            try
+            {
+                return await ExecuteOnceAsync(delivery, hardStop);
+            }
+            catch (OperationCanceledException) when (hardStop.IsCancellationRequested)
+            {
+                return DeliveryOutcome.Release;
+            }
+            catch (Exception e) when (InfrastructureFailure.Is(e))
+            {
+                LogInfrastructureFailure(_logger, e, _settings.JobType, delivery.Id, wait);
+                try
+                {
+                    await Task.Delay(wait, _time, hardStop);
+                }
+                catch (OperationCanceledException)
+                {
+                    return DeliveryOutcome.Release;
+                }
+
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxInfrastructureWait.Ticks));
+            }
+        }
+    }
+
+    private async Task<DeliveryOutcome> ExecuteOnceAsync(Delivery delivery, CancellationToken hardStop)
+    {
+        if (delivery.DeliveryCount > _settings.MaxDeliveries)
+        {
+            return await DeadLetterUnparsedAsync(
+                delivery, "delivery_limit_exceeded",
+                $"delivered {delivery.DeliveryCount} times (limit {_settings.MaxDeliveries}); the job may be crashing its worker",
+                hardStop);
+        }
+
+        if (!JobEnvelope.TryParse(delivery.Entry, out var envelope, out var reason, out var message))
+        {
+            return await DeadLetterUnparsedAsync(delivery, reason, message, hardStop);
+        }
+
+        if (envelope.Type != _handler.JobType)
+        {
+            return await DeadLetterAsync(
+                envelope, envelope.Attempt, "unknown_type",
+                $"job type '{Truncate(envelope.Type, 100)}' has no handler on stream '{_settings.StreamKey}'", null, hardStop);
+        }
+
+        await using var scope = _scopes.CreateAsyncScope();
+        var store = scope.ServiceProvider.GetRequiredService<JobStateStore>();
+        if (_settings.PersistState)
+        {
+            var start = await store.BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
+            if (start.AlreadySucceeded)
+            {
+                LogDuplicateSkipped(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
+                return DeliveryOutcome.Ack;
+            }
+        }
+
+        var context = new JobContext(envelope, delivery.DeliveryCount, _stream.Consumer, scope.ServiceProvider, store, _settings.PersistState);
+        var run = new AttemptRun(this, context, store, hardStop);
+        var resilience = ResilienceContextPool.Shared.Get(hardStop);
+        resilience.Properties.Set(RunKey, run);
+        try
+        {
+            await _inlineRetry.ExecuteAsync(static (rc, r) => r.ExecuteAttemptAsync(rc.CancellationToken), resilience, run);
+        }
+        catch (PermanentJobException e)
+        {
+            return await DeadLetterAsync(envelope, context.Attempt, e.Reason, e.Message, store, hardStop);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !InfrastructureFailure.Is(e))
+        {
+            return await RetryLaterOrDeadLetterAsync(envelope, context.Attempt, e, store, hardStop);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(resilience);
+        }
+
+        if (_settings.PersistState && !context.EffectsSettled)
+        {
+            await store.MarkSucceededAsync(envelope.Type, envelope.JobId, hardStop);
+        }
+
+        _events.Publish(new JobEvent(JobEvent.Succeeded, new JobEventData(
+            envelope.JobId, envelope.Type, envelope.EntryId, context.Attempt, _time.GetUtcNow())));
+        return DeliveryOutcome.Ack;
+    }
+
+    private bool ShouldRetryInline(Exception? exception, ResilienceContext resilience)
+    {
+        if (exception is null or PermanentJobException or OperationCanceledException || InfrastructureFailure.Is(exception))
+        {
+            return false;
+        }
+
+        var run = resilience.Properties.GetValue(RunKey, null!);
+        if (run.Context.Attempt >= _settings.Retry.MaxAttempts)
+        {
+            return false;
+        }
+
+        var delay = RetryDelay(exception, run.Context.Attempt);
+        if (delay > _settings.Retry.InlineThreshold)
+        {
+            return false;
+        }
+
+        run.NextDelay = delay;
+        return true;
+    }
+
+    private TimeSpan RetryDelay(Exception exception, int failedAttempt) =>
+        exception is TransientJobException { RetryAfter: { } after }
+            ? TimeSpan.FromTicks(Math.Clamp(after.Ticks, 0, MaxRetryAfter.Ticks))
+            : Backoff.Delay(_settings.Retry, failedAttempt, Random.Shared);
+
+    private async Task<DeliveryOutcome> RetryLaterOrDeadLetterAsync(
+        JobEnvelope envelope, int attempt, Exception error, JobStateStore store, CancellationToken hardStop)
+    {
+        var (errorType, errorMessage) = Describe(error);
+        if (attempt >= _settings.Retry.MaxAttempts)
+        {
+            return await DeadLetterAsync(
+                envelope, attempt, "attempts_exhausted", $"{errorType}: {errorMessage}", store, hardStop);
+        }
+
+        var dueAt = _time.GetUtcNow() + RetryDelay(error, attempt);
+        var owned = await _stream.ScheduleRetryAsync(envelope.EntryId, envelope.FieldsForAttempt(attempt + 1), dueAt).WaitAsync(hardStop);
+        if (!owned)
+        {
+            LogOwnershipLost(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
+            return DeliveryOutcome.Settled;
+        }
+
+        LogRetryScheduled(_logger, error is TransientJobException ? null : error, envelope.JobId, envelope.Type, envelope.EntryId, attempt, $"{errorType}: {errorMessage}", dueAt);
+        if (_settings.PersistState)
+        {
+            await store.MarkFailedAsync(envelope.Type, envelope.JobId, $"{errorType}: {errorMessage}", hardStop);
+        }
+
+        _events.Publish(new JobEvent(JobEvent.Failed, new JobEventData(
+            envelope.JobId, envelope.Type, envelope.EntryId, attempt, _time.GetUtcNow(), errorType, errorMessage, dueAt)));
+        return DeliveryOutcome.Settled;
+    }
+
+    private Task<DeliveryOutcome> DeadLetterUnparsedAsync(Delivery delivery, string reason, string message, CancellationToken hardStop)
+    {
+        // Even a broken entry keeps every original field in its dead letter; job id and type are best effort.
+        var fields = delivery.Entry.Values;
+        var jobId = Field(fields, StreamFields.JobId) is { Length: > 0 } id ? id : delivery.Id;
+        var type = Field(fields, StreamFields.Type) ?? _settings.JobType;
+        var envelope = new JobEnvelope(type, Field(fields, StreamFields.Payload) ?? string.Empty, jobId, delivery.Id, 1, null, null, fields);
+        return DeadLetterAsync(envelope, attempt: 0, reason, message, store: null, hardStop);
+    }
+
+    private async Task<DeliveryOutcome> DeadLetterAsync(
+        JobEnvelope envelope, int attempt, string reason, string message, JobStateStore? store, CancellationToken hardStop)
+    {
+        var now = _time.GetUtcNow();
+        var fields = new List<NameValueEntry>(envelope.Fields.Length + 6);
+        fields.AddRange(envelope.Fields);
+        fields.Add(new NameValueEntry(StreamFields.ErrorType, reason));
+        fields.Add(new NameValueEntry(StreamFields.ErrorMessage, Truncate(message, 2000)));
+        fields.Add(new NameValueEntry(StreamFields.Attempts, attempt));
+        fields.Add(new NameValueEntry(StreamFields.FailedAt, now.ToUnixTimeMilliseconds()));
+        fields.Add(new NameValueEntry(StreamFields.Consumer, _stream.Consumer));
+        fields.Add(new NameValueEntry(StreamFields.OriginalId, envelope.EntryId));
+
+        var owned = await _stream.DeadLetterAsync(envelope.EntryId, fields).WaitAsync(hardStop);
+        if (!owned)
+        {
+            LogOwnershipLost(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
+            return DeliveryOutcome.Settled;
+        }
+
+        LogDeadLettered(_logger, envelope.JobId, envelope.Type, envelope.EntryId, reason, message);
+        if (_settings.PersistState)
+        {
+            var error = $"{reason}: {message}";
+            if (store is not null)
+            {
+                await store.MarkDeadLetteredAsync(_settings.JobType, envelope.JobId, envelope.EntryId, error, hardStop);
+            }
+            else
+            {
+                await using var scope = _scopes.CreateAsyncScope();
+                await scope.ServiceProvider.GetRequiredService<JobStateStore>()
+                    .MarkDeadLetteredAsync(_settings.JobType, envelope.JobId, envelope.EntryId, error, hardStop);
+            }
+        }
+
+        _events.Publish(new JobEvent(JobEvent.DeadLettered, new JobEventData(
+            envelope.JobId, _settings.JobType, envelope.EntryId, attempt, now, reason, message)));
+        return DeliveryOutcome.Settled;
+    }
+
+    private static (string Type, string Message) Describe(Exception error) => error switch
+    {
+        TransientJobException t => (t.Reason, t.Message),
+        _ => (error.GetType().Name, error.Message),
+    };
+
+    private static string? Field(NameValueEntry[] fields, string name)
+    {
+        foreach (var f in fields)
+        {
+            if (f.Name == name)
+            {
+                return f.Value;
+            }
+        }
+
+        return null;
+    }
+
+    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
+
+    /// <summary>The state of one delivery's executions, shared with the retry pipeline's callbacks.</summary>
+    private sealed class AttemptRun(JobExecutor executor, JobContext context, JobStateStore store, CancellationToken hardStop)
+    {
+        private int _executions;
+
+        public JobContext Context => context;
+
+        public TimeSpan NextDelay { get; set; }
+
+        public async ValueTask ExecuteAttemptAsync(CancellationToken cancellationToken)
+        {
+            if (_executions++ > 0)
+            {
+                context.Attempt++;
+                if (executor._settings.PersistState)
+                {
+                    await store.BeginAttemptAsync(context.JobType, context.JobId, context.EntryId, cancellationToken);
+                }
+            }
+
+            using var timeout = new CancellationTokenSource(executor._settings.HandlerTimeout, executor._time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+            try
+            {
+                // WaitAsync: a handler that ignores its token still gives the slot back at the timeout.
+                await executor._handler.HandleAsync(context, linked.Token).WaitAsync(linked.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !hardStop.IsCancellationRequested)
+            {
+                throw new TransientJobException(
+                    "handler_timeout", $"the handler did not finish within {executor._settings.HandlerTimeout.TotalSeconds:0.###} s");
+            }
+        }
+    }
+}

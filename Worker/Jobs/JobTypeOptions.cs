@@ -1,0 +1,64 @@
+namespace Worker.Jobs;
+
+/// <summary>Per job type settings, bound from <c>Worker:Jobs:&lt;type&gt;</c>. Unset values take the defaults below.</summary>
+internal sealed class JobTypeOptions
+{
+    /// <summary>Default number of jobs a replica runs at once for one job type (the seeds' metadata worker runs 3).</summary>
+    public const int DefaultConcurrency = 3;
+
+    /// <summary>
+    /// Default number of entries read in one round trip. It is also how many entries a replica may hold beyond the
+    /// running ones, so it stays small for slow jobs (peers share the work); raise it for fast ones.
+    /// </summary>
+    public const int DefaultBatchSize = 10;
+
+    /// <summary>Default time one execution of a handler may take: 30 seconds.</summary>
+    public static readonly TimeSpan DefaultHandlerTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Default time an entry may stay pending without a heartbeat before a peer reclaims it: 15 seconds.</summary>
+    public static readonly TimeSpan DefaultVisibilityTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>Default pause between two looks for abandoned entries: 1 second.</summary>
+    public static readonly TimeSpan DefaultClaimInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Default longest time one blocking read waits on Redis: 2 seconds.</summary>
+    public static readonly TimeSpan DefaultBlockTime = TimeSpan.FromSeconds(2);
+
+    /// <summary>Default number of deliveries of one entry before it is dead-lettered as a suspected poison message.</summary>
+    public const int DefaultMaxDeliveries = 5;
+
+    /// <summary>Default backlog (undelivered plus pending entries) above which <c>enqueue</c> refuses new jobs.</summary>
+    public const long DefaultMaxBacklog = 1_000_000;
+
+    /// <summary>Null means "the default for this job type": true for every type but <c>noop</c>.</summary>
+    public bool? Enabled { get; set; }
+
+    /// <summary>Stream key; empty means <c>jobs:{&lt;type&gt;}</c>.</summary>
+    public string? Stream { get; set; }
+
+    /// <summary>Consumer group; empty means <c>workers</c>.</summary>
+    public string? Group { get; set; }
+
+    /// <summary>Jobs run at once per replica; a value &lt;= 0 means <see cref="DefaultConcurrency"/>.</summary>
+    public int Concurrency { get; set; }
+
+    public int BatchSize { get; set; } = DefaultBatchSize;
+
+    public TimeSpan HandlerTimeout { get; set; } = DefaultHandlerTimeout;
+
+    public TimeSpan VisibilityTimeout { get; set; } = DefaultVisibilityTimeout;
+
+    public TimeSpan ClaimInterval { get; set; } = DefaultClaimInterval;
+
+    public TimeSpan BlockTime { get; set; } = DefaultBlockTime;
+
+    public int MaxDeliveries { get; set; } = DefaultMaxDeliveries;
+
+    /// <summary>0 turns the back-pressure check off.</summary>
+    public long MaxBacklog { get; set; } = DefaultMaxBacklog;
+
+    /// <summary>Whether each job is recorded in the <c>jobs</c> table (status, attempts, progress, effects-once).</summary>
+    public bool PersistState { get; set; } = true;
+
+    public RetryOptions Retry { get; set; } = new();
+}

@@ -1,0 +1,50 @@
+namespace Worker.Jobs;
+
+/// <summary>The options of one job type with every default applied and every Redis key derived.</summary>
+internal sealed record JobTypeSettings
+{
+    public const string DefaultGroup = "workers";
+
+    public required string JobType { get; init; }
+    public required string StreamKey { get; init; }
+    public required string Group { get; init; }
+    public required int Concurrency { get; init; }
+    public required int BatchSize { get; init; }
+    public required TimeSpan HandlerTimeout { get; init; }
+    public required TimeSpan VisibilityTimeout { get; init; }
+    public required TimeSpan ClaimInterval { get; init; }
+    public required TimeSpan BlockTime { get; init; }
+    public required int MaxDeliveries { get; init; }
+    public required long MaxBacklog { get; init; }
+    public required bool PersistState { get; init; }
+    public required RetryOptions Retry { get; init; }
+
+    /// <summary>Dead letters: <c>&lt;stream&gt;:dlq</c>, same hash tag as the stream.</summary>
+    public string DeadLetterKey => StreamKey + ":dlq";
+
+    /// <summary>Sorted set of retries waiting for their time, scored by due time in Unix milliseconds.</summary>
+    public string DelayedKey => StreamKey + ":delayed";
+
+    public static string DefaultStreamKey(string jobType) => $"jobs:{{{jobType}}}";
+
+    public static JobTypeSettings Resolve(string jobType, JobTypeOptions? options)
+    {
+        options ??= new JobTypeOptions();
+        return new JobTypeSettings
+        {
+            JobType = jobType,
+            StreamKey = string.IsNullOrWhiteSpace(options.Stream) ? DefaultStreamKey(jobType) : options.Stream,
+            Group = string.IsNullOrWhiteSpace(options.Group) ? DefaultGroup : options.Group,
+            Concurrency = options.Concurrency <= 0 ? JobTypeOptions.DefaultConcurrency : options.Concurrency,
+            BatchSize = options.BatchSize,
+            HandlerTimeout = options.HandlerTimeout,
+            VisibilityTimeout = options.VisibilityTimeout,
+            ClaimInterval = options.ClaimInterval,
+            BlockTime = options.BlockTime,
+            MaxDeliveries = options.MaxDeliveries,
+            MaxBacklog = options.MaxBacklog,
+            PersistState = options.PersistState,
+            Retry = options.Retry,
+        };
+    }
+}

@@ -1,0 +1,118 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Worker.Persistence;
+
+/// <summary>
+/// Job state in the <c>jobs</c> table, one <see cref="WorkerDbContext"/> per message. Hot statements are single
+/// round trips of raw SQL; the effects-once guard shares the transaction of the handler's effects.
+/// </summary>
+internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
+{
+    private const int MaxErrorLength = 2000;
+    private const int MaxProgressMessageLength = 500;
+
+    public WorkerDbContext Db => db;
+
+    /// <summary>Records an execution: inserts the row or counts one more attempt. A succeeded job stays succeeded.</summary>
+    public async Task<JobStart> BeginAttemptAsync(string type, string id, string entryId, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var rows = await db.Database.SqlQuery<StartRow>($"""
+            INSERT INTO jobs (type, id, stream_entry_id, status, attempts, created_at, updated_at)
+            VALUES ({type}, {id}, {entryId}, 'running', 1, {now}, {now})
+            ON CONFLICT (type, id) DO UPDATE SET
+                attempts = jobs.attempts + CASE WHEN jobs.status = 'succeeded' THEN 0 ELSE 1 END,
+                status = CASE WHEN jobs.status = 'succeeded' THEN jobs.status ELSE 'running' END,
+                stream_entry_id = CASE WHEN jobs.status = 'succeeded' THEN jobs.stream_entry_id ELSE EXCLUDED.stream_entry_id END,
+                updated_at = EXCLUDED.updated_at
+            RETURNING status AS "Status", attempts AS "Attempts"
+            """).ToListAsync(ct);
+        var row = rows[0];
+        return new JobStart(JobStatusText.Parse(row.Status), row.Attempts);
+    }
+
+    /// <summary>Marks success for a job whose handler applied no effects through <see cref="ApplyEffectsOnceAsync"/>.</summary>
+    public Task MarkSucceededAsync(string type, string id, CancellationToken ct) =>
+        SetFinalAsync(type, id, JobStatusText.Succeeded, error: null, ct);
+
+    public Task MarkFailedAsync(string type, string id, string error, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var text = Cap(error, MaxErrorLength);
+        return db.Database.ExecuteSqlAsync($"""
+            UPDATE jobs SET status = 'failed', last_error = {text}, updated_at = {now}
+            WHERE type = {type} AND id = {id} AND status <> 'succeeded'
+            """, ct);
+    }
+
+    /// <summary>Records a dead letter; inserts the row when the job never ran (malformed entries, delivery limit).</summary>
+    public Task MarkDeadLetteredAsync(string type, string id, string entryId, string error, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var text = Cap(error, MaxErrorLength);
+        return db.Database.ExecuteSqlAsync($"""
+            INSERT INTO jobs (type, id, stream_entry_id, status, attempts, last_error, created_at, updated_at, finished_at)
+            VALUES ({type}, {id}, {entryId}, 'dead_lettered', 0, {text}, {now}, {now}, {now})
+            ON CONFLICT (type, id) DO UPDATE SET status = 'dead_lettered', last_error = EXCLUDED.last_error,
+                updated_at = EXCLUDED.updated_at, finished_at = EXCLUDED.finished_at
+            WHERE jobs.status <> 'succeeded'
+            """, ct);
+    }
+
+    public Task ReportProgressAsync(string type, string id, int current, int total, string? message, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var text = message is null ? null : Cap(message, MaxProgressMessageLength);
+        return db.Database.ExecuteSqlAsync($"""
+            UPDATE jobs SET progress_current = {current}, progress_total = {total}, progress_message = {text}, updated_at = {now}
+            WHERE type = {type} AND id = {id}
+            """, ct);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="effects"/> and marks the job succeeded in one transaction, unless a previous delivery
+    /// already did: the row lock makes a concurrent second delivery wait, then see <c>succeeded</c> and skip.
+    /// Returns false when the effects had already been applied.
+    /// </summary>
+    public async Task<bool> ApplyEffectsOnceAsync(
+        string type, string id, string entryId, Func<WorkerDbContext, CancellationToken, Task> effects, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO jobs (type, id, stream_entry_id, status, attempts, created_at, updated_at)
+            VALUES ({type}, {id}, {entryId}, 'running', 1, {now}, {now})
+            ON CONFLICT (type, id) DO NOTHING
+            """, ct);
+        var status = await db.Database
+            .SqlQuery<string>($"SELECT status AS \"Value\" FROM jobs WHERE type = {type} AND id = {id} FOR UPDATE")
+            .ToListAsync(ct);
+        if (status is [JobStatusText.Succeeded])
+        {
+            await tx.RollbackAsync(ct);
+            return false;
+        }
+
+        await effects(db, ct);
+        await db.SaveChangesAsync(ct);
+        await db.Database.ExecuteSqlAsync($"""
+            UPDATE jobs SET status = 'succeeded', last_error = NULL, updated_at = {now}, finished_at = {now}
+            WHERE type = {type} AND id = {id}
+            """, ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    private Task SetFinalAsync(string type, string id, string status, string? error, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        return db.Database.ExecuteSqlAsync($"""
+            UPDATE jobs SET status = {status}, last_error = {error}, updated_at = {now}, finished_at = {now}
+            WHERE type = {type} AND id = {id}
+            """, ct);
+    }
+
+    private static string Cap(string text, int max) => text.Length <= max ? text : text[..max];
+
+    private sealed record StartRow(string Status, int Attempts);
+}

@@ -1,0 +1,13 @@
+namespace Worker.Persistence;
+
+/// <summary>Stored as lowercase text (<c>queued</c>, <c>running</c>, <c>succeeded</c>, <c>failed</c>, <c>dead_lettered</c>).</summary>
+internal enum JobStatus
+{
+    /// <summary>Waiting: enqueued, or a retry waiting in the delayed schedule.</summary>
+    Queued,
+    Running,
+    Succeeded,
+    /// <summary>The last attempt failed transiently and another is scheduled.</summary>
+    Failed,
+    DeadLettered,
+}

@@ -1,0 +1,7 @@
+namespace Worker.Persistence;
+
+/// <summary><c>sections(id)</c>, the seeds' backend schema.</summary>
+internal sealed class Section
+{
+    public Guid Id { get; set; }
+}

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Worker.Events;
+using Worker.Hosting;
+using Worker.Jobs;
+
+namespace Worker.Streams;
+
+/// <summary>Starts one <see cref="JobConsumer"/> per enabled job type and drains them all on stop.</summary>
+internal sealed partial class ConsumerPoolService(
+    IEnumerable<IJobHandler> handlers,
+    IOptions<WorkerOptions> options,
+    IOptions<ConnectionOptions> connections,
+    IConnectionMultiplexer redis,
+    IServiceScopeFactory scopes,
+    JobEventPublisher events,
+    TimeProvider time,
+    ILoggerFactory loggers) : IHostedService
+{
+    private readonly List<JobConsumer> _consumers = [];
+    private readonly ILogger _logger = loggers.CreateLogger<ConsumerPoolService>();
+
+    public IReadOnlyList<JobConsumer> Consumers => _consumers;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var worker = options.Value;
+        var prefix = string.IsNullOrWhiteSpace(worker.ConsumerName) ? Environment.MachineName : worker.ConsumerName;
+        var pid = Environment.ProcessId;
+        var index = 0;
+        foreach (var handler in handlers.OrderBy(h => h.JobType, StringComparer.Ordinal))
+        {
+            worker.Jobs.TryGetValue(handler.JobType, out var jobOptions);
+            if (!(jobOptions?.Enabled ?? handler.EnabledByDefault))
+            {
+                continue;
+            }
+
+            var settings = JobTypeSettings.Resolve(handler.JobType, jobOptions);
+            var consumerName = $"{prefix}-{pid}-{index++}";
+            var stream = new JobStreamClient(redis, settings, consumerName);
+            var logger = loggers.CreateLogger($"Worker.Jobs.{handler.JobType}");
+            var executor = new JobExecutor(scopes, handler, stream, events, time, logger);
+            var consumer = new JobConsumer(
+                stream,
+                executor,
+                () => BlockingStreamReader.ConnectAsync(connections.Value.Redis!, $"{consumerName}:reader", settings.BlockTime),
+                time,
+                loggers.CreateLogger<JobConsumer>());
+            _consumers.Add(consumer);
+            consumer.Start();
+        }
+
+        if (_consumers.Count == 0)
+        {
+            LogNoJobTypes(_logger);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var drain = options.Value.DrainTimeout;
+        var watch = Stopwatch.StartNew();
+        foreach (var consumer in _consumers)
+        {
+            consumer.BeginStop(drain);
+        }
+
+        await BlockingStreamReader.UnblockAllAsync(
+            connections.Value.Redis!, _consumers.Select(c => c.Reader).OfType<BlockingStreamReader>());
+        await Task.WhenAll(_consumers.Select(c => c.StopAsync(drain)));
+        LogDrained(_logger, _consumers.Count, watch.Elapsed.TotalMilliseconds);
+    }
+
+    [LoggerMessage(EventId = 1101, EventName = "NoJobTypesEnabled", Level = LogLevel.Warning,
+        Message = "No job type is enabled: set Worker:Jobs:<type>:Enabled to true")]
+    private static partial void LogNoJobTypes(ILogger logger);
+
+    [LoggerMessage(EventId = 1102, EventName = "PoolDrained", Level = LogLevel.Information,
+        Message = "Drained {Count} consumers in {ElapsedMs:0} ms")]
+    private static partial void LogDrained(ILogger logger, int count, double elapsedMs);
+}

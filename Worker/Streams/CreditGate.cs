@@ -1,0 +1,67 @@
+namespace Worker.Streams;
+
+/// <summary>
+/// Counts the entries a consumer may hold (running plus waiting for a slot). The reader takes credits in batches
+/// and each finished job gives one back, so a replica never holds more than it can start soon.
+/// </summary>
+internal sealed class CreditGate(int capacity)
+{
+    private readonly Lock _lock = new();
+    private readonly int _capacity = capacity;
+    private int _available = capacity;
+    private TaskCompletionSource? _waiter;
+
+    public int Capacity => _capacity;
+
+    /// <summary>Waits until at least <paramref name="min"/> credits are free, then takes up to <paramref name="max"/>.</summary>
+    public async ValueTask<int> AcquireAsync(int min, int max, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_lock)
+            {
+                if (_available >= min)
+                {
+                    var taken = Math.Min(max, _available);
+                    _available -= taken;
+                    return taken;
+                }
+
+                _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = _waiter.Task;
+            }
+
+            await wait.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Takes up to <paramref name="max"/> credits without waiting; 0 when none are free.</summary>
+    public int TryAcquire(int max)
+    {
+        lock (_lock)
+        {
+            var taken = Math.Min(max, _available);
+            _available -= taken;
+            return taken;
+        }
+    }
+
+    public void Release(int count)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            _available += count;
+            waiter = _waiter;
+            _waiter = null;
+        }
+
+        waiter?.TrySetResult();
+    }
+}

@@ -1,0 +1,129 @@
+using Microsoft.Extensions.Logging;
+
+namespace Worker.Streams;
+
+internal sealed partial class JobConsumer
+{
+    /// <summary>
+    /// Heartbeat of owned entries (every third of the visibility timeout), reclaim of abandoned entries (every claim
+    /// interval) and promotion of due retries (when due, at least every second). Each step fails alone.
+    /// </summary>
+    private async Task MaintenanceLoopAsync()
+    {
+        // Runs until the slots are done, not merely until stop: draining jobs still need their heartbeat.
+        var drained = _drained.Token;
+        var heartbeatEvery = _settings.VisibilityTimeout / 3;
+        var now = _time.GetUtcNow();
+        DateTimeOffset nextHeartbeat = now + heartbeatEvery, nextReclaim = now, nextPromote = now;
+        while (!drained.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(MaintenanceTick, _time, drained);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            now = _time.GetUtcNow();
+            Beat();
+            if (now >= nextHeartbeat)
+            {
+                nextHeartbeat = now + heartbeatEvery;
+                await RunStepAsync("heartbeat", HeartbeatAsync);
+            }
+
+            if (now >= nextReclaim)
+            {
+                nextReclaim = now + _settings.ClaimInterval;
+                await RunStepAsync("reclaim", ReclaimAsync);
+            }
+
+            if (_stopping.IsCancellationRequested)
+            {
+                continue;
+            }
+
+            if (now >= nextPromote)
+            {
+                nextPromote = now + PromoteInterval;
+                await RunStepAsync("promote", async () =>
+                {
+                    var (_, nextDue) = await _stream.PromoteDueAsync(_time.GetUtcNow());
+                    if (nextDue is { } due && due < nextPromote)
+                    {
+                        nextPromote = due;
+                    }
+                });
+            }
+        }
+    }
+
+    private async Task RunStepAsync(string step, Func<Task> action)
+    {
+        try
+        {
+            await action().WaitAsync(_settings.VisibilityTimeout, _time);
+        }
+        catch (Exception e)
+        {
+            LogMaintenanceFailed(_logger, e, _settings.JobType, step);
+        }
+    }
+
+    private async Task HeartbeatAsync()
+    {
+        var ids = _owned.Keys.ToArray();
+        for (var i = 0; i < ids.Length; i += MaxHeartbeatBatch)
+        {
+            var lost = await _stream.HeartbeatAsync(new ArraySegment<string>(ids, i, Math.Min(MaxHeartbeatBatch, ids.Length - i)));
+            if (lost.Length > 0)
+            {
+                // Paused past the visibility timeout and reclaimed by a peer, or acked meanwhile. Whichever finishes
+                // first commits the effects; the other finds them committed.
+                LogHeartbeatLost(_logger, lost.Length, _settings.JobType);
+            }
+        }
+    }
+
+    private async Task ReclaimAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var credits = _credits.TryAcquire(_settings.BatchSize);
+        if (credits == 0)
+        {
+            return;
+        }
+
+        ReclaimResult result;
+        try
+        {
+            result = await _stream.ReclaimAsync(credits);
+        }
+        catch
+        {
+            _credits.Release(credits);
+            throw;
+        }
+
+        _credits.Release(credits - result.Claimed.Count);
+        if (result.DeletedIds.Count > 0)
+        {
+            LogPendingDeleted(_logger, result.DeletedIds.Count, _settings.StreamKey, string.Join(",", result.DeletedIds.Take(20)));
+        }
+
+        if (result.Claimed.Count > 0)
+        {
+            LogReclaimed(_logger, result.Claimed.Count, _settings.JobType, _stream.Consumer);
+            foreach (var delivery in result.Claimed)
+            {
+                Dispatch(delivery);
+            }
+        }
+    }
+}

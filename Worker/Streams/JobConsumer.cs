@@ -1,0 +1,310 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using Worker.Jobs;
+
+namespace Worker.Streams;
+
+/// <summary>
+/// One job type's consumer in this process: a reader that blocks on its own connection and fills a queue, a pool of
+/// slots that run jobs from it, an acker that acks finished entries in batches, and a maintenance loop that keeps
+/// owned entries fresh, reclaims abandoned ones and promotes due retries. No exception from one message escapes.
+/// </summary>
+internal sealed partial class JobConsumer
+{
+    private const int MaxAckBatch = 1000;
+    private const int MaxHeartbeatBatch = 500;
+    private static readonly TimeSpan MaintenanceTick = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan PromoteInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FirstErrorBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxErrorBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly JobTypeSettings _settings;
+    private readonly JobStreamClient _stream;
+    private readonly JobExecutor _executor;
+    private readonly Func<Task<BlockingStreamReader>> _connectReader;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    private readonly Channel<Delivery> _work = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly Channel<RedisValue> _acks = Channel.CreateUnbounded<RedisValue>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<string, byte> _owned = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _toRelease = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _drained = new();
+    private readonly CancellationTokenSource _hardStop;
+    private readonly CreditGate _credits;
+    private readonly List<Task> _tasks = [];
+    private BlockingStreamReader? _reader;
+    private long _lastBeatTicks;
+
+    public JobConsumer(
+        JobStreamClient stream, JobExecutor executor, Func<Task<BlockingStreamReader>> connectReader, TimeProvider time, ILogger logger)
+    {
+        (_stream, _executor, _connectReader, _time, _logger) = (stream, executor, connectReader, time, logger);
+        _settings = stream.Settings;
+        _credits = new CreditGate(_settings.Concurrency + _settings.BatchSize);
+        _hardStop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        Beat();
+    }
+
+    public JobTypeSettings Settings => _settings;
+
+    public string ConsumerName => _stream.Consumer;
+
+    /// <summary>When a loop of this consumer last showed it was alive (health checks read it).</summary>
+    public DateTimeOffset LastBeat => new(Interlocked.Read(ref _lastBeatTicks), TimeSpan.Zero);
+
+    /// <summary>Entries this consumer holds: running, waiting for a slot, or waiting for their ack.</summary>
+    public int OwnedCount => _owned.Count;
+
+    public void Start()
+    {
+        _tasks.Add(Task.Run(ReadLoopAsync));
+        var slots = new Task[_settings.Concurrency];
+        for (var i = 0; i < slots.Length; i++)
+        {
+            slots[i] = Task.Run(SlotLoopAsync);
+        }
+
+        var allSlots = Task.WhenAll(slots);
+        _ = allSlots.ContinueWith(_ => _drained.Cancel(), TaskScheduler.Default);
+        _tasks.Add(allSlots);
+        _tasks.Add(Task.Run(() => AckLoopAsync(allSlots)));
+        _tasks.Add(Task.Run(MaintenanceLoopAsync));
+        LogStarted(_logger, _settings.JobType, _settings.StreamKey, _settings.Group, _stream.Consumer, _settings.Concurrency);
+    }
+
+    /// <summary>
+    /// Stops reading, lets running jobs finish within <paramref name="drainTimeout"/>, then cancels what is left.
+    /// Entries not finished stay pending and are released to peers; nothing is acked that did not complete.
+    /// </summary>
+    public async Task StopAsync(TimeSpan drainTimeout)
+    {
+        BeginStop(drainTimeout);
+        try
+        {
+            await Task.WhenAll(_tasks);
+        }
+        catch (Exception e)
+        {
+            LogLoopCrashed(_logger, e, _settings.JobType, "stop");
+        }
+
+        // Whatever is still owned did not finish here: hand it to a peer now rather than after the visibility timeout.
+        foreach (var id in _owned.Keys)
+        {
+            _toRelease.Enqueue(id);
+        }
+
+        var release = _toRelease.Distinct().ToArray();
+        if (release.Length > 0)
+        {
+            try
+            {
+                await _stream.ReleaseAsync(release).WaitAsync(TimeSpan.FromSeconds(2));
+                LogReleased(_logger, release.Length, _settings.JobType);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                LogReleaseFailed(_logger, e, release.Length, _settings.JobType);
+            }
+        }
+
+        if (_reader is not null)
+        {
+            await _reader.DisposeAsync();
+        }
+
+        LogStopped(_logger, _settings.JobType, _stream.Consumer);
+    }
+
+    /// <summary>The reader in use, if connected: the pool unblocks all readers at once when stopping.</summary>
+    public BlockingStreamReader? Reader => _reader;
+
+    /// <summary>Stops reading and starting jobs at once; <see cref="StopAsync"/> then waits for the drain.</summary>
+    public void BeginStop(TimeSpan drainTimeout)
+    {
+        if (!_stopping.IsCancellationRequested)
+        {
+            _stopping.Cancel();
+            _hardStop.CancelAfter(drainTimeout);
+        }
+    }
+
+    private void Beat() => Interlocked.Exchange(ref _lastBeatTicks, _time.GetUtcNow().UtcTicks);
+
+    private async Task ReadLoopAsync()
+    {
+        var stopping = _stopping.Token;
+        var backoff = FirstErrorBackoff;
+        var groupReady = false;
+        var minCredits = Math.Max(1, Math.Min(_settings.BatchSize, _credits.Capacity) / 2);
+        while (!stopping.IsCancellationRequested)
+        {
+            TimeSpan wait;
+            try
+            {
+                _reader ??= await _connectReader();
+                if (!groupReady)
+                {
+                    await _stream.EnsureGroupAsync();
+                    groupReady = true;
+                }
+
+                var credits = await _credits.AcquireAsync(minCredits, _settings.BatchSize, stopping);
+                StackExchange.Redis.StreamEntry[] entries = [];
+                try
+                {
+                    entries = await _reader.ReadAsync(_settings.StreamKey, _settings.Group, _stream.Consumer, credits, _settings.BlockTime);
+                }
+                finally
+                {
+                    // Credits come back for whatever did not arrive; on an error that is all of them.
+                    _credits.Release(credits - entries.Length);
+                }
+
+                Beat();
+                backoff = FirstErrorBackoff;
+                foreach (var entry in entries)
+                {
+                    Dispatch(new Delivery(entry, 1));
+                }
+
+                continue;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (RedisServerException e) when (e.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+            {
+                // Key deleted, Redis flushed or restarted empty: recreate the group and go on, with one warning.
+                LogGroupMissing(_logger, _settings.StreamKey, _settings.Group);
+                groupReady = false;
+                wait = backoff;
+            }
+            catch (Exception e)
+            {
+                LogReadFailed(_logger, e, _settings.JobType, _settings.StreamKey, backoff);
+                wait = backoff;
+            }
+
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxErrorBackoff.Ticks));
+            try
+            {
+                await Task.Delay(wait, _time, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        _work.Writer.TryComplete();
+    }
+
+    private void Dispatch(Delivery delivery)
+    {
+        _owned[delivery.Id] = 0;
+        _work.Writer.TryWrite(delivery);
+    }
+
+    private async Task SlotLoopAsync()
+    {
+        await foreach (var delivery in _work.Reader.ReadAllAsync())
+        {
+            if (_stopping.IsCancellationRequested)
+            {
+                // Read but not started: leave it pending for a peer instead of starting work during a drain.
+                _toRelease.Enqueue(delivery.Id);
+                _owned.TryRemove(delivery.Id, out _);
+                _credits.Release(1);
+                continue;
+            }
+
+            DeliveryOutcome outcome;
+            try
+            {
+                outcome = await _executor.ExecuteAsync(delivery, _hardStop.Token);
+            }
+            catch (Exception e)
+            {
+                // A bug, not a job failure: keep the loop, keep the entry pending (a peer or a restart retries it).
+                LogLoopCrashed(_logger, e, _settings.JobType, delivery.Id);
+                outcome = DeliveryOutcome.Release;
+            }
+
+            switch (outcome)
+            {
+                case DeliveryOutcome.Ack:
+                    _acks.Writer.TryWrite(delivery.Entry.Id);
+                    break;
+                case DeliveryOutcome.Settled:
+                    _owned.TryRemove(delivery.Id, out _);
+                    break;
+                case DeliveryOutcome.Release:
+                    _toRelease.Enqueue(delivery.Id);
+                    _owned.TryRemove(delivery.Id, out _);
+                    break;
+            }
+
+            _credits.Release(1);
+        }
+    }
+
+    private async Task AckLoopAsync(Task slotsDone)
+    {
+        _ = slotsDone.ContinueWith(_ => _acks.Writer.TryComplete(), TaskScheduler.Default);
+        var batch = new List<RedisValue>(MaxAckBatch);
+        while (await _acks.Reader.WaitToReadAsync())
+        {
+            while (batch.Count < MaxAckBatch && _acks.Reader.TryRead(out var id))
+            {
+                batch.Add(id);
+            }
+
+            await AckWithRetryAsync([.. batch]);
+            foreach (var id in batch)
+            {
+                _owned.TryRemove(id!, out _);
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task AckWithRetryAsync(RedisValue[] ids)
+    {
+        var backoff = FirstErrorBackoff;
+        while (true)
+        {
+            try
+            {
+                await _stream.AckAsync(ids);
+                return;
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                if (_hardStop.IsCancellationRequested)
+                {
+                    // Effects are committed and guarded: a redelivery after restart acks as a duplicate.
+                    LogAckAbandoned(_logger, e, ids.Length, _settings.JobType);
+                    return;
+                }
+
+                LogAckFailed(_logger, e, ids.Length, _settings.JobType, backoff);
+                try
+                {
+                    await Task.Delay(backoff, _time, _hardStop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxErrorBackoff.Ticks));
+            }
+        }
+    }
+}

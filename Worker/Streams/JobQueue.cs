@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Worker.Hosting;
+using Worker.Jobs;
+
+namespace Worker.Streams;
+
+/// <summary>
+/// Enqueues jobs in the wire format (<c>type</c>, <c>payload</c>, <c>job_id</c>, <c>enqueued_at</c>, <c>traceparent</c>),
+/// refusing with <see cref="QueueFullException"/> when the backlog is at the configured maximum. The check and the
+/// appends run in one script, one round trip per batch.
+/// </summary>
+internal sealed class JobQueue(
+    IConnectionMultiplexer redis, IOptions<WorkerOptions> options, IEnumerable<IJobHandler> handlers, TimeProvider time)
+{
+    private readonly HashSet<string> _known = handlers.Select(h => h.JobType).ToHashSet(StringComparer.Ordinal);
+
+    public async Task<string> EnqueueAsync(string jobType, string payloadJson, string? jobId = null, string? traceParent = null)
+    {
+        var ids = await EnqueueBatchAsync(jobType, [new JobRequest(payloadJson, jobId, traceParent)]);
+        return jobId ?? ids[0];
+    }
+
+    /// <summary>Appends all or none; returns the entry ids in order.</summary>
+    public async Task<IReadOnlyList<string>> EnqueueBatchAsync(string jobType, IReadOnlyList<JobRequest> jobs)
+    {
+        if (!_known.Contains(jobType))
+        {
+            throw new ArgumentException($"unknown job type '{jobType}' (known: {string.Join(", ", _known.Order())})", nameof(jobType));
+        }
+
+        options.Value.Jobs.TryGetValue(jobType, out var jobOptions);
+        var settings = JobTypeSettings.Resolve(jobType, jobOptions);
+        var enqueuedAt = time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+        var args = new RedisValue[jobs.Count + 2];
+        args[0] = settings.Group;
+        args[1] = settings.MaxBacklog;
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            args[i + 2] = Encode(jobType, jobs[i], enqueuedAt);
+        }
+
+        var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(StreamScripts.Enqueue, [settings.StreamKey], args))!;
+        if ((long)reply[0] == 0)
+        {
+            throw new QueueFullException(jobType, (long)reply[1], settings.MaxBacklog);
+        }
+
+        var ids = new string[reply.Length - 1];
+        for (var i = 1; i < reply.Length; i++)
+        {
+            ids[i - 1] = (string)reply[i]!;
+        }
+
+        return ids;
+    }
+
+    private static string Encode(string jobType, JobRequest job, string enqueuedAt)
+    {
+        try
+        {
+            using var _ = JsonDocument.Parse(job.PayloadJson);
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"the payload is not valid JSON: {e.Message}", nameof(job), e);
+        }
+
+        var fields = new List<string>(10)
+        {
+            StreamFields.Type, jobType,
+            StreamFields.Payload, job.PayloadJson,
+            StreamFields.EnqueuedAt, enqueuedAt,
+        };
+        if (!string.IsNullOrEmpty(job.JobId))
+        {
+            fields.AddRange([StreamFields.JobId, job.JobId]);
+        }
+
+        if (!string.IsNullOrEmpty(job.TraceParent))
+        {
+            fields.AddRange([StreamFields.TraceParent, job.TraceParent]);
+        }
+
+        return JsonSerializer.Serialize(fields.ToArray(), StreamJsonContext.Default.StringArray);
+    }
+}

@@ -1,0 +1,131 @@
+using System.Text.Json;
+using StackExchange.Redis;
+using Worker.Jobs;
+
+namespace Worker.Streams;
+
+/// <summary>
+/// The Redis commands of one job type's stream on the shared multiplexer (nothing here blocks).
+/// StackExchange.Redis calls take no token: callers bound them with <c>WaitAsync</c> where it matters.
+/// </summary>
+internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSettings settings, string consumer)
+{
+    /// <summary>Idle time given to released entries so any peer's next reclaim takes them: one day.</summary>
+    private const long ReleasedIdleMs = 86_400_000;
+
+    private const int PromoteBatch = 100;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    public JobTypeSettings Settings => settings;
+
+    public string Consumer => consumer;
+
+    /// <summary>Creates the group at the start of the stream (MKSTREAM); an existing group is fine.</summary>
+    public async Task<bool> EnsureGroupAsync()
+    {
+        try
+        {
+            return await Db.StreamCreateConsumerGroupAsync(settings.StreamKey, settings.Group, "0-0", createStream: true);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            return false;
+        }
+    }
+
+    public Task<long> AckAsync(RedisValue[] ids) => Db.StreamAcknowledgeAsync(settings.StreamKey, settings.Group, ids);
+
+    /// <summary>Atomically acks and appends to the dead-letter stream. False when this consumer no longer owns the entry.</summary>
+    public async Task<bool> DeadLetterAsync(string entryId, IReadOnlyList<NameValueEntry> fields)
+    {
+        var args = new RedisValue[3 + (fields.Count * 2)];
+        args[0] = settings.Group;
+        args[1] = entryId;
+        args[2] = consumer;
+        for (var i = 0; i < fields.Count; i++)
+        {
+            args[3 + (2 * i)] = fields[i].Name;
+            args[4 + (2 * i)] = fields[i].Value;
+        }
+
+        var result = await Db.ScriptEvaluateAsync(StreamScripts.DeadLetter, [settings.StreamKey, settings.DeadLetterKey], args);
+        return (long)result == 1;
+    }
+
+    /// <summary>Atomically acks and schedules the fields as a new entry at <paramref name="dueAt"/>.</summary>
+    public async Task<bool> ScheduleRetryAsync(string entryId, IReadOnlyList<NameValueEntry> fields, DateTimeOffset dueAt)
+    {
+        var flat = new string[fields.Count * 2];
+        for (var i = 0; i < fields.Count; i++)
+        {
+            flat[2 * i] = fields[i].Name!;
+            flat[(2 * i) + 1] = fields[i].Value!;
+        }
+
+        // The member must be unique per retry: the attempt field is in it, and so is the original entry id.
+        var member = JsonSerializer.Serialize(flat, StreamJsonContext.Default.StringArray);
+        var result = await Db.ScriptEvaluateAsync(
+            StreamScripts.ScheduleRetry,
+            [settings.StreamKey, settings.DelayedKey],
+            [settings.Group, entryId, consumer, dueAt.ToUnixTimeMilliseconds(), member]);
+        return (long)result == 1;
+    }
+
+    /// <summary>Moves due retries onto the stream; returns how many moved and when the next one is due.</summary>
+    public async Task<(int Moved, DateTimeOffset? NextDue)> PromoteDueAsync(DateTimeOffset now)
+    {
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            StreamScripts.PromoteDue,
+            [settings.DelayedKey, settings.StreamKey],
+            [now.ToUnixTimeMilliseconds(), PromoteBatch]))!;
+        var next = double.Parse((string)result[1]!, System.Globalization.CultureInfo.InvariantCulture);
+        return ((int)result[0], next < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)next));
+    }
+
+    /// <summary>Refreshes the idle time of owned entries; returns the ids this consumer no longer owns.</summary>
+    public async Task<string[]> HeartbeatAsync(IReadOnlyList<string> ids)
+    {
+        var args = new RedisValue[ids.Count + 2];
+        args[0] = settings.Group;
+        args[1] = consumer;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            args[i + 2] = ids[i];
+        }
+
+        var lost = (RedisResult[])(await Db.ScriptEvaluateAsync(StreamScripts.Heartbeat, [settings.StreamKey], args))!;
+        return Array.ConvertAll(lost, r => (string)r!);
+    }
+
+    /// <summary>Claims up to <paramref name="count"/> entries idle longer than the visibility timeout.</summary>
+    public async Task<ReclaimResult> ReclaimAsync(int count)
+    {
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            StreamScripts.Reclaim,
+            [settings.StreamKey],
+            [settings.Group, consumer, (long)settings.VisibilityTimeout.TotalMilliseconds, count]))!;
+        var entries = StreamReplyParser.ParseEntries(result[0]);
+        var counts = (RedisResult[])result[1]!;
+        var claimed = new Delivery[entries.Length];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            claimed[i] = new Delivery(entries[i], (long)counts[i]);
+        }
+
+        var deleted = Array.ConvertAll((RedisResult[])result[2]!, r => (string)r!);
+        return new ReclaimResult(claimed, deleted);
+    }
+
+    /// <summary>
+    /// Hands owned entries back without running them: they stay pending (nothing is lost) but look idle for a day,
+    /// so a peer's next reclaim picks them up at once instead of after the visibility timeout.
+    /// </summary>
+    public Task ReleaseAsync(IReadOnlyList<string> ids)
+    {
+        var args = new List<object>(ids.Count + 7) { (RedisKey)settings.StreamKey, settings.Group, consumer, 0 };
+        args.AddRange(ids);
+        args.AddRange(["IDLE", ReleasedIdleMs, "JUSTID"]);
+        return Db.ExecuteAsync("XCLAIM", args);
+    }
+}

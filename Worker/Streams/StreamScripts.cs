@@ -1,0 +1,110 @@
+namespace Worker.Streams;
+
+/// <summary>
+/// Lua scripts for the moves that must be atomic. Every key of one job type shares the stream's hash tag,
+/// so each script touches one cluster slot.
+/// </summary>
+internal static class StreamScripts
+{
+    /// <summary>
+    /// Dead-letters an entry this consumer still owns: ack and XADD to the dead-letter stream in one step.
+    /// KEYS: stream, dlq. ARGV: group, entry id, consumer, field, value, ... Returns 1, or 0 when not owned.
+    /// </summary>
+    public const string DeadLetter = """
+        local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+        if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end
+        redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>
+    /// Moves an owned entry to the delayed-retry schedule: ZADD and ack in one step.
+    /// KEYS: stream, delayed. ARGV: group, entry id, consumer, due (Unix ms), member. Returns 1, or 0 when not owned.
+    /// </summary>
+    public const string ScheduleRetry = """
+        local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+        if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end
+        redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>
+    /// Puts due retries back on the stream. KEYS: delayed, stream. ARGV: now (Unix ms), limit.
+    /// Returns {moved, next due score or -1}.
+    /// </summary>
+    public const string PromoteDue = """
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+        for _, member in ipairs(due) do
+          local ok, fields = pcall(cjson.decode, member)
+          if ok and type(fields) == 'table' and #fields >= 2 then
+            redis.call('XADD', KEYS[2], '*', unpack(fields))
+          end
+          redis.call('ZREM', KEYS[1], member)
+        end
+        local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+        return {#due, nxt[2] or '-1'}
+        """;
+
+    /// <summary>
+    /// Resets the idle time of the entries this consumer still owns, so no peer reclaims a job whose worker lives.
+    /// Never takes an entry back from a peer. KEYS: stream. ARGV: group, consumer, ids... Returns the ids not owned.
+    /// </summary>
+    public const string Heartbeat = """
+        local lost = {}
+        for i = 3, #ARGV do
+          local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+          if #p > 0 and p[1][2] == ARGV[2] then
+            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+          else
+            lost[#lost + 1] = ARGV[i]
+          end
+        end
+        return lost
+        """;
+
+    /// <summary>
+    /// Claims entries idle longer than the visibility timeout and reports each one's delivery count.
+    /// KEYS: stream. ARGV: group, consumer, min idle (ms), count. Returns {entries, counts, deleted ids}.
+    /// </summary>
+    public const string Reclaim = """
+        local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', tonumber(ARGV[4]))
+        local entries = r[2]
+        local counts = {}
+        for i, e in ipairs(entries) do
+          local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+          if #p > 0 then counts[i] = p[1][4] else counts[i] = 1 end
+        end
+        return {entries, counts, r[3] or {}}
+        """;
+
+    /// <summary>
+    /// Appends jobs unless the backlog (pending plus not yet delivered) is at or above the limit.
+    /// KEYS: stream. ARGV: group, max backlog (0 = no limit), then one JSON array [field, value, ...] per job.
+    /// Returns {1, id, id, ...} or {0, backlog}.
+    /// </summary>
+    public const string Enqueue = """
+        local max = tonumber(ARGV[2])
+        if max > 0 then
+          local backlog = 0
+          if redis.call('EXISTS', KEYS[1]) == 1 then
+            backlog = redis.call('XLEN', KEYS[1])
+            local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+            for _, g in ipairs(groups) do
+              local info = {}
+              for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
+              if info['name'] == ARGV[1] then
+                if info['lag'] then backlog = info['lag'] + info['pending'] end
+              end
+            end
+          end
+          if backlog + (#ARGV - 2) > max then return {0, backlog} end
+        end
+        local ids = {1}
+        for i = 3, #ARGV do
+          ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', unpack(cjson.decode(ARGV[i])))
+        end
+        return ids
+        """;
+}
