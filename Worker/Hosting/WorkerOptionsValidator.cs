@@ -1,10 +1,11 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Worker.Jobs;
 
 namespace Worker.Hosting;
 
 /// <summary>Checks every option at start; each failure names its configuration key and the rule it broke.</summary>
-internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers) : IValidateOptions<WorkerOptions>
+internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, IConfiguration configuration) : IValidateOptions<WorkerOptions>
 {
     private const int MaxBatchSize = 10_000;
     private const int MaxConcurrency = 10_000;
@@ -14,6 +15,11 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers) 
         var failures = new List<string>();
         var known = handlers.Select(h => h.JobType).ToHashSet(StringComparer.Ordinal);
         const string root = WorkerOptions.SectionName;
+        var jobsSection = configuration.GetSection($"{root}:Jobs");
+        foreach (var job in jobsSection.GetChildren())
+        {
+            RawConfigurationCheck.Check(job, typeof(JobTypeOptions), failures);
+        }
 
         if (options.DrainTimeout <= TimeSpan.Zero || options.DrainTimeout > TimeSpan.FromMinutes(10))
         {

@@ -27,6 +27,8 @@ internal sealed class BlockingStreamReader : IAsyncDisposable
         options.AbortOnConnectFail = false;
         options.ClientName = clientName;
         options.AllowAdmin = true;
+        // Reads only: no second (subscription) connection per reader.
+        options.CommandMap = CommandMap.Create(["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"], available: false);
 
         var connection = await ConnectionMultiplexer.ConnectAsync(options);
         var reader = new BlockingStreamReader(connection);

@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+using Worker.Hosting;
+using Worker.Jobs;
+using Worker.Tests.Support;
+
+namespace Worker.Tests.Integration.Engine;
+
+[TestFixture]
+public sealed class ProcessingTests : EngineTestBase
+{
+    [Test]
+    public async Task Run_JobsEnqueued_AllSucceedAndAreAcked()
+    {
+        await using var host = await WorkerTestHost.StartAsync(Settings());
+        var ids = new List<string>();
+        for (var i = 0; i < 50; i++)
+        {
+            ids.Add(await EnqueueAsync(host, "{}"));
+        }
+
+        await Eventually.TrueAsync(
+            async () => await Infrastructure.ScalarAsync<long>("SELECT count(*) FROM jobs WHERE type = 'noop' AND id = ANY($1) AND status = 'succeeded'", new object[] { ids.ToArray() }) == 50,
+            "50 succeeded jobs");
+        await Eventually.TrueAsync(async () => await PendingAsync() == 0, "no pending entries");
+        Assert.That(await DeadLettersAsync(), Is.Empty);
+    }
+
+    [Test]
+    public async Task Run_JobsEnqueuedBeforeAnyWorkerRan_AreProcessed()
+    {
+        var early = await EnqueueDirectAsync("{}");
+        await using var host = await WorkerTestHost.StartAsync(Settings());
+
+        await WaitForStatusAsync(early, "succeeded");
+    }
+
+    [Test]
+    public async Task Run_JobSucceeds_PublishesJobSucceededAfterCommit()
+    {
+        var received = new ConcurrentQueue<string>();
+        var subscriber = Infrastructure.Redis.GetSubscriber();
+        var channel = RedisChannel.Literal($"{Stream}:events:succeeded");
+        await subscriber.SubscribeAsync(channel, (_, message) => received.Enqueue(message!));
+        try
+        {
+            await using var host = await WorkerTestHost.StartAsync(Settings());
+            var jobId = await EnqueueAsync(host, "{}");
+
+            var json = await Eventually.GetAsync(() => Task.FromResult(received.FirstOrDefault()), m => m is not null, "a job.succeeded event");
+            using var doc = JsonDocument.Parse(json!);
+            Assert.Multiple(() =>
+            {
+                Assert.That(doc.RootElement.GetProperty("type").GetString(), Is.EqualTo("job.succeeded"));
+                Assert.That(doc.RootElement.GetProperty("data").GetProperty("job_id").GetString(), Is.EqualTo(jobId));
+                Assert.That(doc.RootElement.GetProperty("data").GetProperty("job_type").GetString(), Is.EqualTo("noop"));
+            });
+            Assert.That(await StatusAsync(jobId), Is.EqualTo("succeeded"), "the event comes after the commit");
+        }
+        finally
+        {
+            await subscriber.UnsubscribeAsync(channel);
+        }
+    }
+
+    [Test]
+    public async Task Run_ConcurrencyNotSet_RunsThreeJobsAtOnce()
+    {
+        var probe = new ConcurrencyProbe();
+        await using var host = await WorkerTestHost.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Worker:Jobs:probe:Stream"] = Stream,
+                ["Worker:Jobs:probe:Concurrency"] = "0",
+                ["Worker:Jobs:probe:PersistState"] = "false",
+            },
+            services => services.AddSingleton<IJobHandler>(probe));
+        for (var i = 0; i < 12; i++)
+        {
+            await host.Queue.EnqueueAsync(ConcurrencyProbe.Type, "{}");
+        }
+
+        await Eventually.TrueAsync(() => Task.FromResult(probe.Completed == 12), "12 probe jobs to finish");
+        Assert.That(probe.MaxSeen, Is.EqualTo(JobTypeOptions.DefaultConcurrency));
+    }
+
+    [Test]
+    public async Task Run_Resp2Connection_ParsesBlockingReadReplies()
+    {
+        // StackExchange.Redis 3 speaks RESP3 by default (every other test); RESP2 replies have another shape.
+        await using var host = await WorkerTestHost.StartAsync(
+            Settings(("ConnectionStrings:Redis", TestEnvironment.Redis + ",protocol=resp2")));
+        var jobId = await EnqueueAsync(host, "{\"effect\":true}");
+
+        await WaitForStatusAsync(jobId, "succeeded");
+        Assert.That(await EffectsAsync(jobId), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Run_HandlerReportsProgress_ProgressIsStored()
+    {
+        var handler = new ProgressHandler();
+        await using var host = await WorkerTestHost.StartAsync(
+            new Dictionary<string, string?> { ["Worker:Jobs:progress:Stream"] = Stream },
+            services => services.AddSingleton<IJobHandler>(handler));
+        var jobId = await host.Queue.EnqueueAsync(ProgressHandler.Type, "{}", NewJobId());
+
+        await Eventually.TrueAsync(
+            async () => await Infrastructure.ScalarAsync<string?>("SELECT status FROM jobs WHERE type = 'progress' AND id = $1", jobId) == "succeeded",
+            "the progress job to succeed");
+        var message = await Infrastructure.ScalarAsync<string?>(
+            "SELECT progress_current || '/' || progress_total || ' ' || progress_message FROM jobs WHERE type = 'progress' AND id = $1", jobId);
+        Assert.That(message, Is.EqualTo("2/2 done"));
+    }
+
+    private sealed class ConcurrencyProbe : IJobHandler
+    {
+        public const string Type = "probe";
+        private int _running;
+        private int _maxSeen;
+        private int _completed;
+
+        public string JobType => Type;
+
+        public int MaxSeen => Volatile.Read(ref _maxSeen);
+
+        public int Completed => Volatile.Read(ref _completed);
+
+        public async Task HandleAsync(JobContext context, CancellationToken cancellationToken)
+        {
+            var now = Interlocked.Increment(ref _running);
+            int seen;
+            while ((seen = Volatile.Read(ref _maxSeen)) < now && Interlocked.CompareExchange(ref _maxSeen, now, seen) != seen)
+            {
+            }
+
+            // Long enough that every slot is busy at once when the work is there.
+            await Task.Delay(150, cancellationToken);
+            Interlocked.Decrement(ref _running);
+            Interlocked.Increment(ref _completed);
+        }
+    }
+
+    private sealed class ProgressHandler : IJobHandler
+    {
+        public const string Type = "progress";
+
+        public string JobType => Type;
+
+        public async Task HandleAsync(JobContext context, CancellationToken cancellationToken)
+        {
+            await context.ReportProgressAsync(1, 2, "half", cancellationToken);
+            await context.ReportProgressAsync(2, 2, "done", cancellationToken);
+        }
+    }
+}

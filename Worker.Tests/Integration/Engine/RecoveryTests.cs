@@ -1,0 +1,106 @@
+using StackExchange.Redis;
+using Worker.Tests.Support;
+
+namespace Worker.Tests.Integration.Engine;
+
+[TestFixture]
+public sealed class RecoveryTests : EngineTestBase
+{
+    private (string, string)[] FastRecovery => [
+        ("Worker:Jobs:noop:VisibilityTimeout", "00:00:01"),
+        ("Worker:Jobs:noop:ClaimInterval", "00:00:00.200"),
+    ];
+
+    [Test]
+    public async Task Run_WorkerKilledMidJob_AnotherFinishesItWithOneEffect()
+    {
+        var settings = Settings(FastRecovery);
+        var jobId = NewJobId();
+        using (var doomed = WorkerProcess.Start(settings, "run"))
+        {
+            await EnqueueDirectAsync("""{"delay_ms":3000,"effect":true}""", jobId);
+            await WaitForStatusAsync(jobId, "running", TimeSpan.FromSeconds(30));
+            doomed.KillHard();
+        }
+
+        Assert.That(await PendingAsync(), Is.EqualTo(1), "the killed worker's entry is left pending, not lost");
+        await using var survivor = await WorkerTestHost.StartAsync(settings);
+
+        await WaitForStatusAsync(jobId, "succeeded");
+        await Eventually.TrueAsync(async () => await PendingAsync() == 0, "the reclaimed entry acked");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await EffectsAsync(jobId), Is.EqualTo(1));
+            Assert.That(await AttemptsAsync(jobId), Is.EqualTo(2), "one execution each: the killed one and the survivor's");
+        });
+    }
+
+    [Test]
+    public async Task Run_DeliveredAgainAfterItsEffectsCommitted_AcksWithoutSecondEffect()
+    {
+        // A worker committed the effects, then died before its ack: the entry is pending although the job is done.
+        await using (var first = await WorkerTestHost.StartAsync(Settings()))
+        {
+            var done = await EnqueueAsync(first, """{"effect":true}""");
+            await WaitForStatusAsync(done, "succeeded");
+        }
+
+        var jobId = await EnqueueDirectAsync("""{"effect":true}""");
+        await using (var second = await WorkerTestHost.StartAsync(Settings()))
+        {
+            await WaitForStatusAsync(jobId, "succeeded");
+        }
+
+        await Db.ExecuteAsync("XADD", (RedisKey)Stream, "*", "type", "noop", "payload", """{"effect":true}""", "job_id", jobId);
+        await ReadAsGhostAsync("died-before-ack");
+        await using var survivor = await WorkerTestHost.StartAsync(Settings(FastRecovery));
+
+        await Eventually.TrueAsync(async () => await PendingAsync() == 0, "the duplicate reclaimed and acked");
+        Assert.That(await EffectsAsync(jobId), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Run_LongJobWhileItsWorkerLives_IsNotStolenByAPeer()
+    {
+        var settings = Settings(FastRecovery);
+        await using var owner = await WorkerTestHost.StartAsync(settings);
+        var jobId = await EnqueueAsync(owner, """{"delay_ms":3500,"effect":true}""");
+        await WaitForStatusAsync(jobId, "running");
+        await using var peer = await WorkerTestHost.StartAsync(settings);
+
+        await WaitForStatusAsync(jobId, "succeeded");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await AttemptsAsync(jobId), Is.EqualTo(1), "the heartbeat kept the entry from being reclaimed");
+            Assert.That(await EffectsAsync(jobId), Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task Run_StreamDeletedWhileRunning_GroupRecreatedAndNewJobsProcessed()
+    {
+        await using var host = await WorkerTestHost.StartAsync(Settings());
+        var before = await EnqueueAsync(host, "{}");
+        await WaitForStatusAsync(before, "succeeded");
+
+        await Db.KeyDeleteAsync(Stream);
+        var after = await EnqueueDirectAsync("{}");
+
+        await WaitForStatusAsync(after, "succeeded");
+        var groups = await Db.StreamGroupInfoAsync(Stream);
+        Assert.That(groups.Select(g => g.Name), Is.EqualTo(new[] { "workers" }));
+    }
+
+    [Test]
+    public async Task Run_GroupDestroyedWhileRunning_GroupRecreatedAndNewJobsProcessed()
+    {
+        await using var host = await WorkerTestHost.StartAsync(Settings());
+        var before = await EnqueueAsync(host, "{}");
+        await WaitForStatusAsync(before, "succeeded");
+
+        await Db.StreamDeleteConsumerGroupAsync(Stream, "workers");
+        var after = await EnqueueDirectAsync("{}");
+
+        await WaitForStatusAsync(after, "succeeded");
+    }
+}

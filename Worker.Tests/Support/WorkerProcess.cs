@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Worker.Tests.Support;
+
+/// <summary>The worker as a separate process, for what only a real process shows: kill -9, exit codes, stderr.</summary>
+internal sealed class WorkerProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stderr = new();
+    private readonly StringBuilder _stdout = new();
+
+    private WorkerProcess(Process process) => _process = process;
+
+    public int Id => _process.Id;
+
+    public string StandardError { get { lock (_stderr) { return _stderr.ToString(); } } }
+
+    public string StandardOutput { get { lock (_stdout) { return _stdout.ToString(); } } }
+
+    public static WorkerProcess Start(IDictionary<string, string?> settings, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(TestEnvironment.WorkerDll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["ConnectionStrings__Redis"] = TestEnvironment.Redis;
+        info.Environment["ConnectionStrings__Postgres"] = TestEnvironment.Postgres;
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in settings)
+        {
+            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        var process = new Process { StartInfo = info };
+        var worker = new WorkerProcess(process);
+        process.OutputDataReceived += (_, e) => { lock (worker._stdout) { worker._stdout.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (worker._stderr) { worker._stderr.AppendLine(e.Data); } };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return worker;
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var limit = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(limit.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: no drain, no ack, no release; what a crash or an OOM kill leaves behind.</summary>
+    public void KillHard()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    public void Dispose()
+    {
+        KillHard();
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Worker.Hosting;
+using Worker.Streams;
+
+namespace Worker.Tests.Support;
+
+/// <summary>The real worker host, in this process, against the real servers, on a stream of the test's own.</summary>
+internal sealed class WorkerTestHost : IAsyncDisposable
+{
+    private static readonly TimeSpan StopLimit = TimeSpan.FromSeconds(30);
+
+    private WorkerTestHost(IHost host) => Host = host;
+
+    public IHost Host { get; }
+
+    public JobQueue Queue => Host.Services.GetRequiredService<JobQueue>();
+
+    /// <summary>A fresh stream key with a hash tag, so tests never share keys.</summary>
+    public static string NewStream() => $"test:{{{Guid.NewGuid():N}}}";
+
+    /// <summary>The configuration a test starts from: noop on, on <paramref name="stream"/>, quiet logs.</summary>
+    public static Dictionary<string, string?> NoopSettings(string stream) => new()
+    {
+        ["Worker:Jobs:noop:Enabled"] = "true",
+        ["Worker:Jobs:noop:Stream"] = stream,
+        ["Worker:Events:SucceededChannel"] = $"{stream}:events:succeeded",
+        ["Worker:Events:FailedChannel"] = $"{stream}:events:failed",
+        ["Worker:Events:DeadLetteredChannel"] = $"{stream}:events:dead_lettered",
+    };
+
+    public static async Task<WorkerTestHost> StartAsync(
+        IDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
+    {
+        var builder = WorkerHost.CreateBuilder(consumers: true);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Redis"] = TestEnvironment.Redis,
+            ["ConnectionStrings:Postgres"] = TestEnvironment.Postgres,
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        });
+        builder.Configuration.AddInMemoryCollection(settings);
+        services?.Invoke(builder.Services);
+        var host = builder.Build();
+        await host.StartAsync();
+        return new WorkerTestHost(host);
+    }
+
+    public async Task<TimeSpan> StopAsync()
+    {
+        var watch = Stopwatch.StartNew();
+        using var limit = new CancellationTokenSource(StopLimit);
+        await Host.StopAsync(limit.Token);
+        return watch.Elapsed;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        Host.Dispose();
+    }
+}
