@@ -1,0 +1,80 @@
+using StackExchange.Redis;
+using Worker.Jobs;
+
+namespace Worker.Tests.Unit.Engine;
+
+[TestFixture]
+public sealed class JobEnvelopeTests
+{
+    private static StreamEntry Entry(params (string Name, string Value)[] fields) =>
+        new("1700000000000-7", fields.Select(f => new NameValueEntry(f.Name, f.Value)).ToArray());
+
+    [Test]
+    public void TryParse_MinimalEntry_JobIdDefaultsToEntryIdAndAttemptToOne()
+    {
+        var ok = JobEnvelope.TryParse(Entry(("type", "noop"), ("payload", "{}")), out var envelope, out _, out _);
+
+        Assert.That(ok, Is.True);
+        Assert.Multiple(() =>
+        {
+            Assert.That(envelope.JobId, Is.EqualTo("1700000000000-7"));
+            Assert.That(envelope.Attempt, Is.EqualTo(1));
+            Assert.That(envelope.EnqueuedAt, Is.Null);
+        });
+    }
+
+    [Test]
+    public void TryParse_AllFields_ReadsThem()
+    {
+        var ok = JobEnvelope.TryParse(
+            Entry(("type", "noop"), ("payload", "{\"a\":1}"), ("job_id", "j-1"), ("enqueued_at", "1700000000123"),
+                ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), ("attempt", "2")),
+            out var envelope, out _, out _);
+
+        Assert.That(ok, Is.True);
+        Assert.Multiple(() =>
+        {
+            Assert.That(envelope.JobId, Is.EqualTo("j-1"));
+            Assert.That(envelope.Attempt, Is.EqualTo(2));
+            Assert.That(envelope.EnqueuedAt, Is.EqualTo(DateTimeOffset.FromUnixTimeMilliseconds(1700000000123)));
+            Assert.That(envelope.TraceParent, Does.StartWith("00-0af7"));
+        });
+    }
+
+    [TestCase(null, "{}", "malformed_entry")]
+    [TestCase("noop", null, "malformed_entry")]
+    [TestCase("noop", "{oops", "malformed_payload")]
+    [TestCase("noop", "", "malformed_payload")]
+    public void TryParse_BrokenEntry_GivesStableReason(string? type, string? payload, string reason)
+    {
+        var fields = new List<(string, string)>();
+        if (type is not null)
+        {
+            fields.Add(("type", type));
+        }
+
+        if (payload is not null)
+        {
+            fields.Add(("payload", payload));
+        }
+
+        var ok = JobEnvelope.TryParse(Entry([.. fields]), out _, out var actual, out var message);
+
+        Assert.That(ok, Is.False);
+        Assert.That(actual, Is.EqualTo(reason));
+        Assert.That(message, Is.Not.Empty);
+    }
+
+    [Test]
+    public void FieldsForAttempt_RetryOfDefaultIdJob_PinsJobIdAndSetsAttempt()
+    {
+        JobEnvelope.TryParse(Entry(("type", "noop"), ("payload", "{}"), ("attempt", "1")), out var envelope, out _, out _);
+
+        var fields = envelope.FieldsForAttempt(2).ToDictionary(f => f.Name.ToString(), f => f.Value.ToString());
+
+        Assert.That(fields, Is.EquivalentTo(new Dictionary<string, string>
+        {
+            ["type"] = "noop", ["payload"] = "{}", ["job_id"] = "1700000000000-7", ["attempt"] = "2",
+        }));
+    }
+}

@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Configuration;
+using Moq;
+using Worker.Hosting;
+using Worker.Jobs;
+
+namespace Worker.Tests.Unit.Engine;
+
+[TestFixture]
+public sealed class WorkerOptionsValidatorTests
+{
+    private static WorkerOptionsValidator Validator(IDictionary<string, string?>? raw = null)
+    {
+        var handler = new Mock<IJobHandler>(MockBehavior.Strict);
+        handler.SetupGet(h => h.JobType).Returns("noop");
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(raw ?? new Dictionary<string, string?>()).Build();
+        return new WorkerOptionsValidator([handler.Object], configuration);
+    }
+
+    private static WorkerOptions With(JobTypeOptions job) => new() { Jobs = { ["noop"] = job } };
+
+    [Test]
+    public void Validate_Defaults_Succeeds()
+    {
+        Assert.That(Validator().Validate(null, With(new JobTypeOptions())).Succeeded, Is.True);
+    }
+
+    [Test]
+    public void Validate_SeveralBadValues_ReportsEachWithItsKey()
+    {
+        var job = new JobTypeOptions { BatchSize = 0, MaxDeliveries = 0, Retry = { MaxAttempts = 0, Factor = 0.5 } };
+
+        var result = Validator().Validate(null, With(job));
+
+        Assert.That(result.Failures, Is.EquivalentTo(new[]
+        {
+            "Worker:Jobs:noop:BatchSize must be between 1 and 10000 (was 0)",
+            "Worker:Jobs:noop:MaxDeliveries must be at least 1 (was 0)",
+            "Worker:Jobs:noop:Retry:MaxAttempts must be at least 1 (was 0)",
+            "Worker:Jobs:noop:Retry:Factor must be at least 1 (was 0.5)",
+        }));
+    }
+
+    [Test]
+    public void Validate_UnknownJobType_NamesTheKnownOnes()
+    {
+        var options = new WorkerOptions { Jobs = { ["mail"] = new JobTypeOptions() } };
+
+        var result = Validator().Validate(null, options);
+
+        Assert.That(result.Failures, Is.EqualTo(new[] { "Worker:Jobs:mail: no handler is registered for job type 'mail' (known: noop)" }));
+    }
+
+    [Test]
+    public void Validate_ConcurrencyZero_IsAllowedAndMeansTheDefault()
+    {
+        Assert.That(Validator().Validate(null, With(new JobTypeOptions { Concurrency = 0 })).Succeeded, Is.True);
+        Assert.That(JobTypeSettings.Resolve("noop", new JobTypeOptions { Concurrency = -4 }).Concurrency, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void Validate_RawValueTheBinderSkipped_IsReported()
+    {
+        var validator = Validator(new Dictionary<string, string?>
+        {
+            ["Worker:Jobs:noop:HandlerTimeout"] = "soon",
+            ["Worker:Jobs:noop:Retry:Jiter"] = "true",
+        });
+
+        var result = validator.Validate(null, With(new JobTypeOptions()));
+
+        Assert.That(result.Failures, Is.EquivalentTo(new[]
+        {
+            "Worker:Jobs:noop:HandlerTimeout cannot be read as TimeSpan (was 'soon')",
+            "Worker:Jobs:noop:Retry:Jiter is not a known setting of RetryOptions",
+        }));
+    }
+}
