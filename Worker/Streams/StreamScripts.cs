@@ -49,16 +49,19 @@ internal static class StreamScripts
 
     /// <summary>
     /// Resets the idle time of the entries this consumer still owns, so no peer reclaims a job whose worker lives.
-    /// Never takes an entry back from a peer. KEYS: stream. ARGV: group, consumer, ids... Returns the ids not owned.
+    /// Never takes an entry back from a peer. KEYS: stream. ARGV: group, consumer, ids...
+    /// Returns the ids a peer now owns (entries acked meanwhile are simply skipped).
     /// </summary>
     public const string Heartbeat = """
         local lost = {}
         for i = 3, #ARGV do
           local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-          if #p > 0 and p[1][2] == ARGV[2] then
-            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
-          else
-            lost[#lost + 1] = ARGV[i]
+          if #p > 0 then
+            if p[1][2] == ARGV[2] then
+              redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+            else
+              lost[#lost + 1] = ARGV[i]
+            end
           end
         end
         return lost

@@ -1,0 +1,34 @@
+using System.Diagnostics;
+using System.Globalization;
+using Worker.Jobs;
+
+namespace Worker.Bench;
+
+/// <summary>Records, at handler start, how long ago the producer stamped the payload (same process, same clock).</summary>
+internal sealed class LatencyProbeHandler : IJobHandler
+{
+    public const string Type = "latency";
+    private readonly List<double> _samplesMs = [];
+    private readonly Lock _lock = new();
+
+    public string JobType => Type;
+
+    public int Count { get { lock (_lock) { return _samplesMs.Count; } } }
+
+    public Task HandleAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var stamp = long.Parse(context.Payload.AsSpan(5, context.Payload.Length - 6), CultureInfo.InvariantCulture);
+        var ms = Stopwatch.GetElapsedTime(stamp, now).TotalMilliseconds;
+        lock (_lock)
+        {
+            _samplesMs.Add(ms);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public double[] Samples() { lock (_lock) { return [.. _samplesMs]; } }
+
+    public static string Payload() => $"{{\"t\":{Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture)}}}";
+}

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
+using Worker.Bench;
+using Worker.Hosting;
+using Worker.Jobs;
+using Worker.Streams;
+
+// Engine benchmarks against the Redis and PostgreSQL that bench/run starts. Prints one line per scenario.
+//   drain N CONCURRENCY BATCH PERSIST   pre-fill N no-op jobs, then time one worker host emptying the stream
+//   latency RATE SECONDS                open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles
+var scenario = args.ElementAtOrDefault(0) ?? "drain";
+var redis = Environment.GetEnvironmentVariable("BENCH_REDIS") ?? "127.0.0.1:16379";
+var postgres = Environment.GetEnvironmentVariable("BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=15432;Username=postgres;Database=worker";
+var stream = $"bench:{{{Guid.NewGuid():N}}}";
+var mux = await ConnectionMultiplexer.ConnectAsync(redis);
+var db = mux.GetDatabase();
+try
+{
+    switch (scenario)
+    {
+        case "drain":
+            await DrainAsync(Int("N", 1, 50_000), Int("CONCURRENCY", 2, 16), Int("BATCH", 3, 500), Bool(4, false));
+            break;
+        case "latency":
+            await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
+            break;
+        default:
+            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST] | latency [RATE SECONDS]");
+            return 64;
+    }
+}
+finally
+{
+    await db.KeyDeleteAsync([stream, stream + ":dlq", stream + ":delayed"]);
+}
+
+return 0;
+
+int Int(string name, int at, int fallback) => args.Length > at ? int.Parse(args[at], CultureInfo.InvariantCulture) : fallback;
+bool Bool(int at, bool fallback) => args.Length > at ? bool.Parse(args[at]) : fallback;
+
+IHost BuildHost(string jobType, Dictionary<string, string?> settings, Action<IServiceCollection>? services = null)
+{
+    var builder = WorkerHost.CreateBuilder(consumers: true);
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["ConnectionStrings:Redis"] = redis,
+        ["ConnectionStrings:Postgres"] = postgres,
+        ["Serilog:MinimumLevel:Default"] = "Warning",
+        ["Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime"] = "Warning",
+        [$"Worker:Jobs:{jobType}:Enabled"] = "true",
+        [$"Worker:Jobs:{jobType}:Stream"] = stream,
+        ["Worker:Events:SucceededChannel"] = "",
+    });
+    builder.Configuration.AddInMemoryCollection(settings);
+    services?.Invoke(builder.Services);
+    return builder.Build();
+}
+
+async Task DrainAsync(int n, int concurrency, int batch, bool persist)
+{
+    using var host = BuildHost("noop", new()
+    {
+        ["Worker:Jobs:noop:Concurrency"] = concurrency.ToString(CultureInfo.InvariantCulture),
+        ["Worker:Jobs:noop:BatchSize"] = batch.ToString(CultureInfo.InvariantCulture),
+        ["Worker:Jobs:noop:PersistState"] = persist.ToString(),
+        ["Worker:Jobs:noop:MaxBacklog"] = "0",
+    });
+    var queue = host.Services.GetRequiredService<JobQueue>();
+    var enqueue = Stopwatch.StartNew();
+    var payloads = Enumerable.Range(0, 1000).Select(_ => new JobRequest("{}")).ToArray();
+    for (var done = 0; done < n; done += payloads.Length)
+    {
+        await queue.EnqueueBatchAsync("noop", payloads[..Math.Min(payloads.Length, n - done)]);
+    }
+
+    var enqueueSeconds = enqueue.Elapsed.TotalSeconds;
+    var gcBefore = GC.CollectionCount(0);
+    var drain = Stopwatch.StartNew();
+    await host.StartAsync();
+    while (true)
+    {
+        var group = (await db.StreamGroupInfoAsync(stream)).FirstOrDefault(g => g.Name == "workers");
+        if (group.Name is not null && group.Lag == 0 && group.PendingMessageCount == 0)
+        {
+            break;
+        }
+
+        await Task.Delay(5);
+    }
+
+    var drainSeconds = drain.Elapsed.TotalSeconds;
+    await host.StopAsync();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"drain n={n} concurrency={concurrency} batch={batch} persist={persist}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
+        $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, gen0 GCs {GC.CollectionCount(0) - gcBefore}, peak RSS {PeakRssMb():0} MB"));
+}
+
+async Task LatencyAsync(int rate, int seconds)
+{
+    var probe = new LatencyProbeHandler();
+    using var host = BuildHost(LatencyProbeHandler.Type, new()
+    {
+        [$"Worker:Jobs:{LatencyProbeHandler.Type}:PersistState"] = "false",
+    }, services => services.AddSingleton<IJobHandler>(probe));
+    await host.StartAsync();
+    var queue = host.Services.GetRequiredService<JobQueue>();
+    await queue.EnqueueAsync(LatencyProbeHandler.Type, LatencyProbeHandler.Payload()); // warm-up
+    while (probe.Count < 1)
+    {
+        await Task.Delay(10);
+    }
+
+    var total = rate * seconds;
+    var interval = TimeSpan.FromSeconds(1.0 / rate);
+    var clock = Stopwatch.StartNew();
+    for (var i = 0; i < total; i++)
+    {
+        var due = interval * i;
+        var wait = due - clock.Elapsed;
+        if (wait > TimeSpan.FromMilliseconds(1))
+        {
+            await Task.Delay(wait);
+        }
+
+        await queue.EnqueueAsync(LatencyProbeHandler.Type, LatencyProbeHandler.Payload());
+    }
+
+    var deadline = Stopwatch.StartNew();
+    while (probe.Count < total + 1 && deadline.Elapsed < TimeSpan.FromSeconds(30))
+    {
+        await Task.Delay(10);
+    }
+
+    await host.StopAsync();
+    var samples = probe.Samples().Skip(1).Order().ToArray();
+    double P(double q) => samples[Math.Min(samples.Length - 1, (int)(q * samples.Length))];
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"latency rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, max {samples[^1]:0.000} ms (enqueue to handler start)"));
+}
+
+static double PeakRssMb()
+{
+    foreach (var line in File.ReadLines("/proc/self/status"))
+    {
+        if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+        {
+            return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        }
+    }
+
+    return double.NaN;
+}
