@@ -1,0 +1,20 @@
+# Multi-stage: build with the SDK, run on the small runtime image as the non-root "app" user.
+# Not built in CI (no Docker engine there); the two-command set-up in the README is the tested path.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY Worker/Worker.csproj Worker/
+RUN dotnet restore Worker/Worker.csproj
+COPY Worker/ Worker/
+RUN dotnet publish Worker/Worker.csproj -c Release -o /app --no-restore
+
+FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
+WORKDIR /app
+COPY --from=build /app ./
+USER app
+ENV DOTNET_ENVIRONMENT=Production
+# The host drains for Worker:DrainTimeout (20 s) within a 30 s shutdown budget: give the container longer than that
+# to stop (docker stop -t 40, Kubernetes terminationGracePeriodSeconds: 40).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["dotnet", "Worker.dll"]
+CMD ["run"]
