@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using StackExchange.Redis;
 using Worker.Events;
 using Worker.Jobs;
@@ -34,8 +35,9 @@ internal static class WorkerServiceCollectionExtensions
             return ConnectionMultiplexer.Connect(redis);
         });
 
-        services.AddDbContextPool<WorkerDbContext>((sp, db) =>
-            db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres));
+        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres!));
+        services.AddDbContextPool<WorkerDbContext>((sp, db) => db.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
+        services.AddSingleton<JobStateBatcher>();
         services.AddScoped<JobStateStore>();
         services.AddSingleton<JobEventPublisher>();
         services.AddSingleton<JobQueue>();

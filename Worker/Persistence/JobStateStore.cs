@@ -3,10 +3,11 @@ using Microsoft.EntityFrameworkCore;
 namespace Worker.Persistence;
 
 /// <summary>
-/// Job state in the <c>jobs</c> table, one <see cref="WorkerDbContext"/> per message. Hot statements are single
-/// round trips of raw SQL; the effects-once guard shares the transaction of the handler's effects.
+/// Job state in the <c>jobs</c> table, one <see cref="WorkerDbContext"/> per message. The per-job bookkeeping (begin,
+/// success) goes through <see cref="JobStateBatcher"/>; the effects-once guard shares the transaction of the
+/// handler's effects.
 /// </summary>
-internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
+internal sealed class JobStateStore(WorkerDbContext db, JobStateBatcher batcher, TimeProvider time)
 {
     private const int MaxErrorLength = 2000;
     private const int MaxProgressMessageLength = 500;
@@ -14,26 +15,11 @@ internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
     public WorkerDbContext Db => db;
 
     /// <summary>Records an execution: inserts the row or counts one more attempt. A succeeded job stays succeeded.</summary>
-    public async Task<JobStart> BeginAttemptAsync(string type, string id, string entryId, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        var rows = await db.Database.SqlQuery<StartRow>($"""
-            INSERT INTO jobs (type, id, stream_entry_id, status, attempts, created_at, updated_at)
-            VALUES ({type}, {id}, {entryId}, 'running', 1, {now}, {now})
-            ON CONFLICT (type, id) DO UPDATE SET
-                attempts = jobs.attempts + CASE WHEN jobs.status = 'succeeded' THEN 0 ELSE 1 END,
-                status = CASE WHEN jobs.status = 'succeeded' THEN jobs.status ELSE 'running' END,
-                stream_entry_id = CASE WHEN jobs.status = 'succeeded' THEN jobs.stream_entry_id ELSE EXCLUDED.stream_entry_id END,
-                updated_at = EXCLUDED.updated_at
-            RETURNING status AS "Status", attempts AS "Attempts"
-            """).ToListAsync(ct);
-        var row = rows[0];
-        return new JobStart(JobStatusText.Parse(row.Status), row.Attempts);
-    }
+    public Task<JobStart> BeginAttemptAsync(string type, string id, string entryId, CancellationToken ct) =>
+        batcher.BeginAttemptAsync(type, id, entryId, ct);
 
     /// <summary>Marks success for a job whose handler applied no effects through <see cref="ApplyEffectsOnceAsync"/>.</summary>
-    public Task MarkSucceededAsync(string type, string id, CancellationToken ct) =>
-        SetFinalAsync(type, id, JobStatusText.Succeeded, error: null, ct);
+    public Task MarkSucceededAsync(string type, string id, CancellationToken ct) => batcher.MarkSucceededAsync(type, id, ct);
 
     public Task MarkFailedAsync(string type, string id, string error, CancellationToken ct)
     {
@@ -103,16 +89,5 @@ internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
         return true;
     }
 
-    private Task SetFinalAsync(string type, string id, string status, string? error, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        return db.Database.ExecuteSqlAsync($"""
-            UPDATE jobs SET status = {status}, last_error = {error}, updated_at = {now}, finished_at = {now}
-            WHERE type = {type} AND id = {id}
-            """, ct);
-    }
-
     private static string Cap(string text, int max) => text.Length <= max ? text : text[..max];
-
-    private sealed record StartRow(string Status, int Attempts);
 }
