@@ -14,6 +14,8 @@ internal sealed class WorkerProcess : IDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string StandardError { get { lock (_stderr) { return _stderr.ToString(); } } }
 
     public string StandardOutput { get { lock (_stdout) { return _stdout.ToString(); } } }

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using StackExchange.Redis;
+
+namespace Worker.Tests.Support;
+
+/// <summary>A redis-server of the test's own (AOF, fsync always) that the test may kill and restart.</summary>
+internal sealed class PrivateRedis : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("worker-redis-").FullName;
+    private Process? _process;
+
+    public PrivateRedis() => Port = FreePort();
+
+    public int Port { get; }
+
+    public string Configuration => $"127.0.0.1:{Port}";
+
+    public async Task StartAsync()
+    {
+        var server = Environment.GetEnvironmentVariable("WORKER_TEST_REDIS_SERVER") is { Length: > 0 } path ? path : "redis-server";
+        var info = new ProcessStartInfo(server) { UseShellExecute = false, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "--bind", "127.0.0.1", "--port", Port.ToString(), "--dir", _dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        _process = Process.Start(info)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                await using var probe = await ConnectionMultiplexer.ConnectAsync($"{Configuration},abortConnect=false,connectTimeout=200");
+                await probe.GetDatabase().PingAsync();
+                return true;
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                return false;
+            }
+        }, $"redis-server on port {Port} to answer");
+    }
+
+    /// <summary>SIGKILL: Redis gets no chance to save; only what AOF already has survives.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process?.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
