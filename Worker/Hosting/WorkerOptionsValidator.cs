@@ -53,6 +53,11 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, 
                 failures.Add($"{key}:VisibilityTimeout must be at least 00:00:00.300 (was {job.VisibilityTimeout})");
             }
 
+            if (job.TrimInterval < TimeSpan.Zero)
+            {
+                failures.Add($"{key}:TrimInterval must be zero (off) or positive (was {job.TrimInterval})");
+            }
+
             if (job.MaxDeliveries < 1)
             {
                 failures.Add($"{key}:MaxDeliveries must be at least 1 (was {job.MaxDeliveries})");

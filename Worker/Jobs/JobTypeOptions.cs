@@ -24,6 +24,9 @@ internal sealed class JobTypeOptions
     /// <summary>Default longest time one blocking read waits on Redis: 2 seconds.</summary>
     public static readonly TimeSpan DefaultBlockTime = TimeSpan.FromSeconds(2);
 
+    /// <summary>Default pause between two trims of entries every group has acknowledged: 10 seconds.</summary>
+    public static readonly TimeSpan DefaultTrimInterval = TimeSpan.FromSeconds(10);
+
     /// <summary>Default number of deliveries of one entry before it is dead-lettered as a suspected poison message.</summary>
     public const int DefaultMaxDeliveries = 5;
 
@@ -53,6 +56,9 @@ internal sealed class JobTypeOptions
     public TimeSpan BlockTime { get; set; } = DefaultBlockTime;
 
     public int MaxDeliveries { get; set; } = DefaultMaxDeliveries;
+
+    /// <summary>How often the stream is trimmed below what every group has acknowledged; zero turns trimming off.</summary>
+    public TimeSpan TrimInterval { get; set; } = DefaultTrimInterval;
 
     /// <summary>0 turns the back-pressure check off.</summary>
     public long MaxBacklog { get; set; } = DefaultMaxBacklog;

@@ -15,6 +15,7 @@ internal sealed record JobTypeSettings
     public required TimeSpan ClaimInterval { get; init; }
     public required TimeSpan BlockTime { get; init; }
     public required int MaxDeliveries { get; init; }
+    public required TimeSpan TrimInterval { get; init; }
     public required long MaxBacklog { get; init; }
     public required bool PersistState { get; init; }
     public required RetryOptions Retry { get; init; }
@@ -42,6 +43,7 @@ internal sealed record JobTypeSettings
             ClaimInterval = options.ClaimInterval,
             BlockTime = options.BlockTime,
             MaxDeliveries = options.MaxDeliveries,
+            TrimInterval = options.TrimInterval,
             MaxBacklog = options.MaxBacklog,
             PersistState = options.PersistState,
             Retry = options.Retry,

@@ -14,7 +14,7 @@ internal sealed partial class JobConsumer
         var drained = _drained.Token;
         var heartbeatEvery = _settings.VisibilityTimeout / 3;
         var now = _time.GetUtcNow();
-        DateTimeOffset nextHeartbeat = now + heartbeatEvery, nextReclaim = now, nextPromote = now;
+        DateTimeOffset nextHeartbeat = now + heartbeatEvery, nextReclaim = now, nextPromote = now, nextTrim = now + _settings.TrimInterval;
         while (!drained.IsCancellationRequested)
         {
             try
@@ -43,6 +43,12 @@ internal sealed partial class JobConsumer
             if (_stopping.IsCancellationRequested)
             {
                 continue;
+            }
+
+            if (_settings.TrimInterval > TimeSpan.Zero && now >= nextTrim)
+            {
+                nextTrim = now + _settings.TrimInterval;
+                await RunStepAsync("trim", () => _stream.TrimAcknowledgedAsync());
             }
 
             if (now >= nextPromote)

@@ -117,6 +117,10 @@ internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSetti
         return new ReclaimResult(claimed, deleted);
     }
 
+    /// <summary>Removes entries every group has acknowledged; returns how many went.</summary>
+    public async Task<long> TrimAcknowledgedAsync() =>
+        (long)await Db.ScriptEvaluateAsync(StreamScripts.Trim, [settings.StreamKey]);
+
     /// <summary>
     /// Hands owned entries back without running them: they stay pending (nothing is lost) but look idle for a day,
     /// so a peer's next reclaim picks them up at once instead of after the visibility timeout.

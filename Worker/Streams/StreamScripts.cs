@@ -110,4 +110,35 @@ internal static class StreamScripts
         end
         return ids
         """;
+
+    /// <summary>
+    /// Trims the stream below the lowest entry any group still needs: its oldest pending entry, or, with none pending,
+    /// its last delivered one. Never removes a pending or undelivered entry; a stream without groups is left alone.
+    /// KEYS: stream. Returns how many entries went.
+    /// </summary>
+    public const string Trim = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        local function parse(id)
+          local dash = string.find(id, '-', 1, true)
+          return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+        end
+        local function less(a, b)
+          local am, as = parse(a)
+          local bm, bs = parse(b)
+          return am < bm or (am == bm and as < bs)
+        end
+        local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+        if #groups == 0 then return 0 end
+        local floor = nil
+        for _, g in ipairs(groups) do
+          local info = {}
+          for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
+          local needed = info['last-delivered-id']
+          local pending = redis.call('XPENDING', KEYS[1], info['name'])
+          if pending[1] > 0 then needed = pending[2] end
+          if floor == nil or less(needed, floor) then floor = needed end
+        end
+        if floor == '0-0' then return 0 end
+        return redis.call('XTRIM', KEYS[1], 'MINID', '~', floor)
+        """;
 }
