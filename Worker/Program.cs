@@ -35,7 +35,8 @@ internal static class Program
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"{verb}: {e.GetType().Name}: {e.Message}");
+            var cause = e.InnerException is { } inner ? $" ({inner.GetType().Name}: {inner.Message})" : string.Empty;
+            Console.Error.WriteLine($"{verb}: {e.GetType().Name}: {e.Message}{cause}");
             return ExitCodes.Failure;
         }
     }

@@ -37,6 +37,7 @@ internal sealed class WorkerProcess : IDisposable
         info.Environment["ConnectionStrings__Redis"] = TestEnvironment.Redis;
         info.Environment["ConnectionStrings__Postgres"] = TestEnvironment.Postgres;
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        info.Environment["Worker__Http__Port"] = "0";
         foreach (var (key, value) in settings)
         {
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

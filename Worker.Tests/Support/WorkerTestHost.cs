@@ -26,6 +26,7 @@ internal sealed class WorkerTestHost : IAsyncDisposable
     {
         ["Worker:Jobs:noop:Enabled"] = "true",
         ["Worker:Jobs:noop:Stream"] = stream,
+        ["Worker:Http:Port"] = "0",
         ["Worker:Events:SucceededChannel"] = $"{stream}:events:succeeded",
         ["Worker:Events:FailedChannel"] = $"{stream}:events:failed",
         ["Worker:Events:DeadLetteredChannel"] = $"{stream}:events:dead_lettered",
@@ -34,14 +35,19 @@ internal sealed class WorkerTestHost : IAsyncDisposable
     public static async Task<WorkerTestHost> StartAsync(
         IDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     {
-        var builder = WorkerHost.CreateBuilder(consumers: true);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var merged = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Redis"] = TestEnvironment.Redis,
             ["ConnectionStrings:Postgres"] = TestEnvironment.Postgres,
             ["Serilog:MinimumLevel:Default"] = "Warning",
-        });
-        builder.Configuration.AddInMemoryCollection(settings);
+            ["Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime"] = "Warning",
+        };
+        foreach (var (key, value) in settings)
+        {
+            merged[key] = value;
+        }
+
+        var builder = WorkerHost.CreateBuilder(consumers: true, merged);
         services?.Invoke(builder.Services);
         var host = builder.Build();
         await host.StartAsync();

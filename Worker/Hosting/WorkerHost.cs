@@ -12,19 +12,25 @@ namespace Worker.Hosting;
 internal static class WorkerHost
 {
     /// <param name="consumers">True for <c>run</c>; admin verbs get the same services without the consumer pool.</param>
-    public static HostApplicationBuilder CreateBuilder(bool consumers)
+    /// <param name="overrides">Settings above every other source (tests and benchmarks), seen by registration too.</param>
+    public static HostApplicationBuilder CreateBuilder(bool consumers, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             ContentRootPath = AppContext.BaseDirectory,
             Args = [],
         });
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
         builder.Services.AddSerilog((_, log) => ConfigureLogging(log, builder, consumers));
         builder.Services.AddSystemd();
         builder.Services.AddWorkerCore(builder.Configuration);
         if (consumers)
         {
-            builder.Services.AddJobConsumers();
+            builder.Services.AddJobConsumers(builder.Configuration);
         }
 
         return builder;

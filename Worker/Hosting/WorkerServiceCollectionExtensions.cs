@@ -5,6 +5,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using StackExchange.Redis;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using Worker.Diagnostics;
 using Worker.Events;
 using Worker.Jobs;
 using Worker.Jobs.Noop;
@@ -47,12 +50,48 @@ internal static class WorkerServiceCollectionExtensions
     }
 
     /// <summary>The consumer pool, with a host shutdown timeout that leaves room for the drain.</summary>
-    public static IServiceCollection AddJobConsumers(this IServiceCollection services)
+    public static IServiceCollection AddJobConsumers(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddWorkerObservability(configuration);
         services.AddSingleton<ConsumerPoolService>();
         services.AddHostedService(sp => sp.GetRequiredService<ConsumerPoolService>());
         services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
             host.ShutdownTimeout = worker.Value.DrainTimeout + ShutdownMargin);
+        return services;
+    }
+
+    /// <summary>Metrics (OpenTelemetry, Prometheus text on <c>/metrics</c>) and the health endpoints, on <c>Worker:Http:Port</c>.</summary>
+    private static IServiceCollection AddWorkerObservability(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptionsWithValidateOnStart<HttpOptions>().Bind(configuration.GetSection(HttpOptions.SectionName))
+            .Validate(o => o.Port is >= 0 and <= 65535, $"{HttpOptions.SectionName}:Port must be between 0 (off) and 65535")
+            .Validate(o => o.StuckAfter > TimeSpan.Zero, $"{HttpOptions.SectionName}:StuckAfter must be positive")
+            .Validate(o => o.LivenessTimeout > TimeSpan.Zero, $"{HttpOptions.SectionName}:LivenessTimeout must be positive")
+            .Validate(o => o.StatsInterval > TimeSpan.Zero, $"{HttpOptions.SectionName}:StatsInterval must be positive");
+        services.AddSingleton<StreamStatsSampler>();
+        services.AddHostedService(sp => sp.GetRequiredService<StreamStatsSampler>());
+
+        var http = configuration.GetSection(HttpOptions.SectionName).Get<HttpOptions>() ?? new HttpOptions();
+        var metrics = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("worker", serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}"))
+            .WithMetrics(m => m.AddMeter(WorkerMetrics.MeterName));
+        if (http.Port > 0)
+        {
+            metrics.WithMetrics(m => m.AddPrometheusHttpListener(o =>
+            {
+                o.Port = http.Port;
+                // The exporter builds a Uri from Host, which rejects the wildcard a pod needs: set the prefix itself.
+                o.ConfigureHttpListener = (_, listener) =>
+                {
+                    listener.Prefixes.Clear();
+                    // The root: the health listener's longer prefix still takes /health/ requests.
+                    listener.Prefixes.Add(http.Prefix);
+                };
+                o.ScrapeEndpointPath = "/metrics";
+            }));
+            services.AddHostedService<HealthServer>();
+        }
+
         return services;
     }
 

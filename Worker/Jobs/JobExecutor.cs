@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
 using StackExchange.Redis;
+using Worker.Diagnostics;
 using Worker.Events;
 using Worker.Persistence;
 using Worker.Streams;
@@ -45,6 +46,11 @@ internal sealed partial class JobExecutor
                 Name = $"inline-retry:{_settings.JobType}",
                 MaxRetryAttempts = Math.Max(1, _settings.Retry.MaxAttempts),
                 ShouldHandle = args => ValueTask.FromResult(ShouldRetryInline(args.Outcome.Exception, args.Context)),
+                OnRetry = _ =>
+                {
+                    WorkerMetrics.RecordRetried(_settings.JobType);
+                    return ValueTask.CompletedTask;
+                },
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Context.Properties.GetValue(RunKey, null!).NextDelay),
             })
             .Build();
@@ -144,6 +150,7 @@ internal sealed partial class JobExecutor
             await store.MarkSucceededAsync(envelope.Type, envelope.JobId, hardStop);
         }
 
+        WorkerMetrics.RecordSucceeded(envelope.Type, run.LastDuration);
         _events.Publish(new JobEvent(JobEvent.Succeeded, new JobEventData(
             envelope.JobId, envelope.Type, envelope.EntryId, context.Attempt, _time.GetUtcNow())));
         return DeliveryOutcome.Ack;
@@ -195,6 +202,7 @@ internal sealed partial class JobExecutor
             return DeliveryOutcome.Settled;
         }
 
+        WorkerMetrics.RecordRetried(envelope.Type);
         LogRetryScheduled(_logger, error is TransientJobException ? null : error, envelope.JobId, envelope.Type, envelope.EntryId, attempt, $"{errorType}: {errorMessage}", dueAt);
         if (_settings.PersistState)
         {
@@ -237,6 +245,7 @@ internal sealed partial class JobExecutor
         }
 
         LogDeadLettered(_logger, envelope.JobId, envelope.Type, envelope.EntryId, reason, message);
+        WorkerMetrics.RecordDeadLettered(_settings.JobType, reason);
         if (_settings.PersistState)
         {
             var error = $"{reason}: {message}";
@@ -287,6 +296,8 @@ internal sealed partial class JobExecutor
 
         public TimeSpan NextDelay { get; set; }
 
+        public TimeSpan LastDuration { get; private set; }
+
         public async ValueTask ExecuteAttemptAsync(CancellationToken cancellationToken)
         {
             if (_executions++ > 0)
@@ -300,15 +311,23 @@ internal sealed partial class JobExecutor
 
             using var timeout = new CancellationTokenSource(executor._settings.HandlerTimeout, executor._time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+            var started = WorkerMetrics.Now();
             try
             {
                 // WaitAsync: a handler that ignores its token still gives the slot back at the timeout.
                 await executor._handler.HandleAsync(context, linked.Token).WaitAsync(linked.Token);
+                LastDuration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !hardStop.IsCancellationRequested)
             {
+                WorkerMetrics.RecordFailed(context.JobType, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 throw new TransientJobException(
                     "handler_timeout", $"the handler did not finish within {executor._settings.HandlerTimeout.TotalSeconds:0.###} s");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                WorkerMetrics.RecordFailed(context.JobType, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+                throw;
             }
         }
     }

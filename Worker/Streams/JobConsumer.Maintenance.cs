@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Worker.Diagnostics;
 
 namespace Worker.Streams;
 
@@ -27,7 +28,7 @@ internal sealed partial class JobConsumer
             }
 
             now = _time.GetUtcNow();
-            Beat();
+            Beat(ref _maintenanceBeatTicks);
             if (now >= nextHeartbeat)
             {
                 nextHeartbeat = now + heartbeatEvery;
@@ -126,6 +127,7 @@ internal sealed partial class JobConsumer
         if (result.Claimed.Count > 0)
         {
             LogReclaimed(_logger, result.Claimed.Count, _settings.JobType, _stream.Consumer);
+            WorkerMetrics.RecordReclaimed(_settings.JobType, result.Claimed.Count);
             foreach (var delivery in result.Claimed)
             {
                 Dispatch(delivery);

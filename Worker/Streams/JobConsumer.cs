@@ -16,6 +16,7 @@ internal sealed partial class JobConsumer
     private const int MaxAckBatch = 1000;
     private const int MaxHeartbeatBatch = 500;
     private static readonly TimeSpan MaintenanceTick = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ReaderBeatInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PromoteInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FirstErrorBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxErrorBackoff = TimeSpan.FromSeconds(5);
@@ -37,7 +38,9 @@ internal sealed partial class JobConsumer
     private readonly CreditGate _credits;
     private readonly List<Task> _tasks = [];
     private BlockingStreamReader? _reader;
-    private long _lastBeatTicks;
+    private long _readerBeatTicks;
+    private long _maintenanceBeatTicks;
+    private long _lastProgressTicks;
 
     public JobConsumer(
         JobStreamClient stream, JobExecutor executor, Func<Task<BlockingStreamReader>> connectReader, TimeProvider time, ILogger logger)
@@ -46,15 +49,22 @@ internal sealed partial class JobConsumer
         _settings = stream.Settings;
         _credits = new CreditGate(_settings.Concurrency + _settings.BatchSize);
         _hardStop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-        Beat();
+        var now = time.GetUtcNow().UtcTicks;
+        (_readerBeatTicks, _maintenanceBeatTicks, _lastProgressTicks) = (now, now, now);
     }
 
     public JobTypeSettings Settings => _settings;
 
     public string ConsumerName => _stream.Consumer;
 
-    /// <summary>When a loop of this consumer last showed it was alive (health checks read it).</summary>
-    public DateTimeOffset LastBeat => new(Interlocked.Read(ref _lastBeatTicks), TimeSpan.Zero);
+    /// <summary>The older of the reader's and the maintenance loop's last beats: a stalled loop shows here.</summary>
+    public DateTimeOffset LastBeat =>
+        new(Math.Min(Interlocked.Read(ref _readerBeatTicks), Interlocked.Read(ref _maintenanceBeatTicks)), TimeSpan.Zero);
+
+    /// <summary>When a job last finished here (acked, retried or dead-lettered); readiness uses it to tell stuck from idle.</summary>
+    public DateTimeOffset LastProgress => new(Interlocked.Read(ref _lastProgressTicks), TimeSpan.Zero);
+
+    public bool IsStopping => _stopping.IsCancellationRequested;
 
     /// <summary>Entries this consumer holds: running, waiting for a slot, or waiting for their ack.</summary>
     public int OwnedCount => _owned.Count;
@@ -133,7 +143,7 @@ internal sealed partial class JobConsumer
         }
     }
 
-    private void Beat() => Interlocked.Exchange(ref _lastBeatTicks, _time.GetUtcNow().UtcTicks);
+    private void Beat(ref long beat) => Interlocked.Exchange(ref beat, _time.GetUtcNow().UtcTicks);
 
     private async Task ReadLoopAsync()
     {
@@ -143,6 +153,7 @@ internal sealed partial class JobConsumer
         var minCredits = Math.Max(1, Math.Min(_settings.BatchSize, _credits.Capacity) / 2);
         while (!stopping.IsCancellationRequested)
         {
+            Beat(ref _readerBeatTicks);
             TimeSpan wait;
             try
             {
@@ -153,7 +164,7 @@ internal sealed partial class JobConsumer
                     groupReady = true;
                 }
 
-                var credits = await _credits.AcquireAsync(minCredits, _settings.BatchSize, stopping);
+                var credits = await AcquireCreditsAsync(minCredits, stopping);
                 StackExchange.Redis.StreamEntry[] entries = [];
                 try
                 {
@@ -165,7 +176,7 @@ internal sealed partial class JobConsumer
                     _credits.Release(credits - entries.Length);
                 }
 
-                Beat();
+                Beat(ref _readerBeatTicks);
                 backoff = FirstErrorBackoff;
                 foreach (var entry in entries)
                 {
@@ -203,6 +214,24 @@ internal sealed partial class JobConsumer
         }
 
         _work.Writer.TryComplete();
+    }
+
+    /// <summary>Waits for free slots, beating every second so long jobs do not look like a dead reader.</summary>
+    private async Task<int> AcquireCreditsAsync(int min, CancellationToken stopping)
+    {
+        while (true)
+        {
+            using var tick = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            tick.CancelAfter(ReaderBeatInterval);
+            try
+            {
+                return await _credits.AcquireAsync(min, _settings.BatchSize, tick.Token);
+            }
+            catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+            {
+                Beat(ref _readerBeatTicks);
+            }
+        }
     }
 
     private void Dispatch(Delivery delivery)
@@ -250,6 +279,7 @@ internal sealed partial class JobConsumer
                     break;
             }
 
+            Beat(ref _lastProgressTicks);
             _credits.Release(1);
         }
     }

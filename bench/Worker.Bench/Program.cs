@@ -45,8 +45,7 @@ bool Bool(int at, bool fallback) => args.Length > at ? bool.Parse(args[at]) : fa
 
 IHost BuildHost(string jobType, Dictionary<string, string?> settings, Action<IServiceCollection>? services = null)
 {
-    var builder = WorkerHost.CreateBuilder(consumers: true);
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    var merged = new Dictionary<string, string?>
     {
         ["ConnectionStrings:Redis"] = redis,
         ["ConnectionStrings:Postgres"] = postgres,
@@ -55,8 +54,14 @@ IHost BuildHost(string jobType, Dictionary<string, string?> settings, Action<ISe
         [$"Worker:Jobs:{jobType}:Enabled"] = "true",
         [$"Worker:Jobs:{jobType}:Stream"] = stream,
         ["Worker:Events:SucceededChannel"] = "",
-    });
-    builder.Configuration.AddInMemoryCollection(settings);
+        ["Worker:Http:Port"] = "0",
+    };
+    foreach (var (key, value) in settings)
+    {
+        merged[key] = value;
+    }
+
+    var builder = WorkerHost.CreateBuilder(consumers: true, merged);
     services?.Invoke(builder.Services);
     return builder.Build();
 }

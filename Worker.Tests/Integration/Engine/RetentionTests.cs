@@ -15,7 +15,9 @@ public sealed class RetentionTests : EngineTestBase
         await using (var host = await WorkerTestHost.StartAsync(settings))
         {
             await host.Queue.EnqueueBatchAsync("noop", first);
-            await Eventually.TrueAsync(async () => (await Db.StreamGroupInfoAsync(Stream))[0].Lag == 0 && await PendingAsync() == 0, "the first 300 done");
+            await Eventually.TrueAsync(
+                async () => await Db.KeyExistsAsync(Stream) && (await Db.StreamGroupInfoAsync(Stream)) is [{ Lag: 0 }] && await PendingAsync() == 0,
+                "the first 300 done");
         }
 
         // A consumer that died holding five entries in the middle of the stream.
