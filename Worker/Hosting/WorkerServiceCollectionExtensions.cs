@@ -7,6 +7,7 @@ using Npgsql;
 using StackExchange.Redis;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Worker.Diagnostics;
 using Worker.Events;
 using Worker.Jobs;
@@ -72,9 +73,16 @@ internal static class WorkerServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<StreamStatsSampler>());
 
         var http = configuration.GetSection(HttpOptions.SectionName).Get<HttpOptions>() ?? new HttpOptions();
-        var metrics = services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("worker", serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}"))
-            .WithMetrics(m => m.AddMeter(WorkerMetrics.MeterName));
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("worker", serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}"));
+        var metrics = telemetry.WithMetrics(m => m.AddMeter(WorkerMetrics.MeterName));
+
+        // Spans only when they go somewhere: without a listener, starting one costs nothing on the hot path.
+        if (configuration["Worker:Telemetry:OtlpEndpoint"] is { Length: > 0 } endpoint)
+        {
+            telemetry.WithTracing(t => t.AddSource(WorkerActivity.SourceName).AddOtlpExporter(o => o.Endpoint = new Uri(endpoint)));
+        }
+
         if (http.Port > 0)
         {
             metrics.WithMetrics(m => m.AddPrometheusHttpListener(o =>

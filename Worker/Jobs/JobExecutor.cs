@@ -112,6 +112,8 @@ internal sealed partial class JobExecutor
                 $"job type '{Truncate(envelope.Type, 100)}' has no handler on stream '{_settings.StreamKey}'", null, hardStop);
         }
 
+        using var activity = WorkerActivity.StartProcess(envelope.Type, _settings.StreamKey, envelope.JobId, envelope.EntryId, envelope.TraceParent);
+        using var logScope = _logger.BeginScope(new JobLogScope(envelope.JobId, envelope.Type, envelope.EntryId));
         await using var scope = _scopes.CreateAsyncScope();
         var store = scope.ServiceProvider.GetRequiredService<JobStateStore>();
         if (_settings.PersistState)

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Worker.Hosting;
+using Worker.Diagnostics;
 using Worker.Jobs;
 
 namespace Worker.Streams;
@@ -33,13 +35,16 @@ internal sealed class JobQueue(
 
         options.Value.Jobs.TryGetValue(jobType, out var jobOptions);
         var settings = JobTypeSettings.Resolve(jobType, jobOptions);
+        using var activity = WorkerActivity.StartEnqueue(jobType, settings.StreamKey);
+        // A caller inside a trace passes it on: the handler's span continues the enqueuing one.
+        var ambient = activity?.Id ?? (Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null);
         var enqueuedAt = time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
         var args = new RedisValue[jobs.Count + 2];
         args[0] = settings.Group;
         args[1] = settings.MaxBacklog;
         for (var i = 0; i < jobs.Count; i++)
         {
-            args[i + 2] = Encode(jobType, jobs[i], enqueuedAt);
+            args[i + 2] = Encode(jobType, jobs[i] with { TraceParent = jobs[i].TraceParent ?? ambient }, enqueuedAt);
         }
 
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(StreamScripts.Enqueue, [settings.StreamKey], args))!;
