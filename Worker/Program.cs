@@ -12,7 +12,8 @@ internal static class Program
           migrate                               apply the database migrations
           enqueue <type> <payload-json> [--job-id ID]
           stats [--json] [--type T]             per job type: length, lag, pending, consumers, dead letters
-          dlq list [--json] [--type T] [--count N]
+          pending [--json] [--type T] [--count N]  entries delivered and not acked, per consumer
+          dlq list|show|replay|purge ...        dead letters (Worker dlq for the options)
         configuration: appsettings.json, then environment variables (Worker__Jobs__noop__Enabled=true)
         """;
 
@@ -29,6 +30,7 @@ internal static class Program
                 "enqueue" => await EnqueueCommand.ExecuteAsync(rest),
                 "stats" => await StatsCommand.ExecuteAsync(rest),
                 "dlq" => await DlqCommand.ExecuteAsync(rest),
+                "pending" => await PendingCommand.ExecuteAsync(rest),
                 "help" or "--help" or "-h" => PrintUsage(ExitCodes.Ok),
                 _ => PrintUsage(ExitCodes.Usage),
             };

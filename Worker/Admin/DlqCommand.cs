@@ -1,28 +1,53 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 using Worker.Hosting;
+using Worker.Jobs;
+using Worker.Streams;
 
 namespace Worker.Admin;
 
-/// <summary><c>dlq list [--json] [--type T] [--count N]</c>: dead letters, newest first, with every field.</summary>
+/// <summary>
+/// <c>dlq list|show|replay|purge</c>. Filters: <c>--type T --error TEXT --since WHEN --until WHEN --id ID</c>.
+/// <c>replay</c> moves matching dead letters back to their streams (job id kept, attempts from zero) at
+/// <c>--rate</c> per second; <c>purge</c> deletes them; both accept <c>--dry-run</c> and report what they did.
+/// </summary>
 internal static class DlqCommand
 {
-    public const string Usage = "dlq list [--json] [--type T] [--count N]";
+    public const string Usage = """
+        dlq list [--json] [--count N] [filters]
+        dlq show <dead-letter-id> [--type T]
+        dlq replay [--dry-run] [--rate N] [--limit N] [filters]
+        dlq purge [--dry-run] [--limit N] [filters]
+          filters: --type T --error TEXT --since WHEN --until WHEN --id ID (WHEN: ISO-8601 or an age like 30m, 2h, 1d)
+        """;
+
     private const int DefaultCount = 100;
+    private const int DefaultRate = 100;
 
     public static Task<int> ExecuteAsync(string[] args)
     {
-        if (args.Length == 0 || args[0] != "list")
+        var verb = args.FirstOrDefault();
+        if (verb is not ("list" or "show" or "replay" or "purge") || (verb == "show" && args.Length < 2))
         {
             Console.Error.WriteLine($"usage: {Usage}");
             return Task.FromResult(ExitCodes.Usage);
         }
 
-        var count = DefaultCount;
-        if (AdminContext.Option(args, "--count") is { } text && (!int.TryParse(text, out count) || count < 1))
+        DeadLetterFilter filter;
+        int count, rate, limit;
+        try
         {
-            Console.Error.WriteLine($"dlq: --count must be a positive integer (was '{text}')");
+            filter = DeadLetterFilter.Parse(args, TimeProvider.System.GetUtcNow());
+            count = PositiveOption(args, "--count", DefaultCount);
+            rate = PositiveOption(args, "--rate", DefaultRate);
+            limit = PositiveOption(args, "--limit", int.MaxValue);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"dlq: {e.Message}");
             return Task.FromResult(ExitCodes.Usage);
         }
 
@@ -34,43 +59,166 @@ internal static class DlqCommand
             }
 
             var db = host.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-            var letters = new List<(string Key, StreamEntry Entry)>();
-            foreach (var settings in types)
+            var stores = types.Select(t => (Settings: t, Store: new DeadLetterStore(db, t))).ToList();
+            var dryRun = args.Contains("--dry-run");
+            return verb switch
             {
-                var entries = await db.StreamRangeAsync(settings.DeadLetterKey, count: count, messageOrder: Order.Descending);
-                letters.AddRange(entries.Select(e => (settings.DeadLetterKey, e)));
-            }
-
-            if (args.Contains("--json"))
-            {
-                WriteJson(letters);
-            }
-            else
-            {
-                foreach (var (key, entry) in letters)
-                {
-                    string? Get(string name) => entry.Values.FirstOrDefault(v => v.Name == name).Value;
-                    Console.WriteLine($"{key} {entry.Id} job={Get("job_id") ?? entry.Id} type={Get("type")} error={Get("error_type")}: {Get("error_message")}");
-                }
-            }
-
-            return ExitCodes.Ok;
+                "list" => await ListAsync(stores, filter, count, args.Contains("--json")),
+                "show" => await ShowAsync(stores, args[1]),
+                "replay" => await ReplayAsync(stores, filter, rate, limit, dryRun),
+                _ => await PurgeAsync(stores, filter, limit, dryRun),
+            };
         });
     }
 
-    private static void WriteJson(List<(string Key, StreamEntry Entry)> letters)
+    private static int PositiveOption(string[] args, string name, int fallback)
+    {
+        if (AdminContext.Option(args, name) is not { } text)
+        {
+            return fallback;
+        }
+
+        return int.TryParse(text, out var n) && n > 0 ? n : throw new ArgumentException($"{name} must be a positive integer (was '{text}')");
+    }
+
+    private static async Task<int> ListAsync(List<(JobTypeSettings Settings, DeadLetterStore Store)> stores, DeadLetterFilter filter, int count, bool json)
+    {
+        var letters = new List<DeadLetter>();
+        foreach (var (_, store) in stores)
+        {
+            // Unfiltered, only the newest are read; a filter has to look at them all.
+            var unfiltered = filter is { ErrorText: null, Since: null, Until: null, Ids.Count: 0 };
+            letters.AddRange((await store.NewestAsync(unfiltered ? count : int.MaxValue)).Where(filter.Matches).Take(count));
+        }
+
+        if (json)
+        {
+            WriteJson(letters);
+        }
+        else
+        {
+            foreach (var letter in letters)
+            {
+                Console.WriteLine($"{letter.Stream} {letter.Id} job={letter.JobId} type={letter.Field("type")} failed_at={letter.FailedAt:O} {letter.ErrorType}: {letter.ErrorMessage}");
+            }
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> ShowAsync(List<(JobTypeSettings Settings, DeadLetterStore Store)> stores, string id)
+    {
+        foreach (var (_, store) in stores)
+        {
+            await foreach (var letter in store.ScanAsync())
+            {
+                if (letter.Id == id || letter.JobId == id)
+                {
+                    WriteJson([letter]);
+                    return ExitCodes.Ok;
+                }
+            }
+        }
+
+        Console.Error.WriteLine($"dlq: no dead letter {id}");
+        return ExitCodes.Failure;
+    }
+
+    private static async Task<int> ReplayAsync(
+        List<(JobTypeSettings Settings, DeadLetterStore Store)> stores, DeadLetterFilter filter, int rate, int limit, bool dryRun)
+    {
+        var matching = await MatchingAsync(stores, filter, limit);
+        var progress = new Progress(matching.Count, dryRun ? "would replay" : "replaying");
+        var interval = TimeSpan.FromSeconds(1.0 / rate);
+        var clock = Stopwatch.StartNew();
+        var moved = 0;
+        foreach (var (store, letter) in matching)
+        {
+            if (!dryRun)
+            {
+                // Paced so a large replay does not flood the workers or Redis.
+                var due = interval * moved;
+                if (due > clock.Elapsed)
+                {
+                    await Task.Delay(due - clock.Elapsed);
+                }
+
+                if (await store.ReplayAsync(letter) is null)
+                {
+                    continue;
+                }
+            }
+
+            moved++;
+            progress.Report(moved);
+        }
+
+        progress.Done();
+        Console.WriteLine(dryRun
+            ? $"dlq replay: would replay {moved} dead letters (dry run)"
+            : $"dlq replay: replayed {moved} of {matching.Count} matching dead letters");
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> PurgeAsync(
+        List<(JobTypeSettings Settings, DeadLetterStore Store)> stores, DeadLetterFilter filter, int limit, bool dryRun)
+    {
+        var matching = await MatchingAsync(stores, filter, limit);
+        long removed = 0;
+        if (!dryRun)
+        {
+            foreach (var group in matching.GroupBy(m => m.Store))
+            {
+                foreach (var chunk in group.Select(m => m.Letter.Id).Chunk(500))
+                {
+                    removed += await group.Key.DeleteAsync(chunk);
+                }
+            }
+        }
+
+        Console.WriteLine(dryRun
+            ? $"dlq purge: would delete {matching.Count} dead letters (dry run)"
+            : $"dlq purge: deleted {removed} dead letters");
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<List<(DeadLetterStore Store, DeadLetter Letter)>> MatchingAsync(
+        List<(JobTypeSettings Settings, DeadLetterStore Store)> stores, DeadLetterFilter filter, int limit)
+    {
+        var matching = new List<(DeadLetterStore, DeadLetter)>();
+        foreach (var (_, store) in stores)
+        {
+            await foreach (var letter in store.ScanAsync())
+            {
+                if (matching.Count >= limit)
+                {
+                    return matching;
+                }
+
+                if (filter.Matches(letter))
+                {
+                    matching.Add((store, letter));
+                }
+            }
+        }
+
+        return matching;
+    }
+
+    private static void WriteJson(IEnumerable<DeadLetter> letters)
     {
         using var stdout = Console.OpenStandardOutput();
         using (var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartArray();
-            foreach (var (key, entry) in letters)
+            foreach (var letter in letters)
             {
                 json.WriteStartObject();
-                json.WriteString("stream", key);
-                json.WriteString("id", entry.Id.ToString());
+                json.WriteString("stream", letter.Stream);
+                json.WriteString("id", letter.Id);
+                json.WriteString("job_id", letter.JobId);
                 json.WriteStartObject("fields");
-                foreach (var field in entry.Values)
+                foreach (var field in letter.Fields)
                 {
                     json.WriteString(field.Name.ToString(), field.Value.ToString());
                 }
@@ -83,5 +231,29 @@ internal static class DlqCommand
         }
 
         stdout.WriteByte((byte)'\n');
+    }
+
+    /// <summary>A one-line progress bar on a terminal; silent when stderr is redirected (scripts, CI).</summary>
+    private sealed class Progress(int total, string label)
+    {
+        private readonly bool _visible = !Console.IsErrorRedirected && total > 0;
+
+        public void Report(int done)
+        {
+            if (_visible)
+            {
+                var width = 30;
+                var filled = total == 0 ? width : done * width / total;
+                Console.Error.Write($"\r{label} [{new string('#', filled)}{new string('.', width - filled)}] {done}/{total}");
+            }
+        }
+
+        public void Done()
+        {
+            if (_visible)
+            {
+                Console.Error.WriteLine();
+            }
+        }
     }
 }

@@ -141,4 +141,16 @@ internal static class StreamScripts
         if floor == '0-0' then return 0 end
         return redis.call('XTRIM', KEYS[1], 'MINID', '~', floor)
         """;
+
+    /// <summary>
+    /// Moves one dead letter back onto its stream: XADD of the given fields, XDEL from the dead-letter stream, in one
+    /// step, only if the dead letter is still there. KEYS: dlq, stream. ARGV: dead letter id, field, value, ...
+    /// Returns the new entry id, or false when the dead letter was gone.
+    /// </summary>
+    public const string Replay = """
+        if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return false end
+        local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+        redis.call('XDEL', KEYS[1], ARGV[1])
+        return id
+        """;
 }
