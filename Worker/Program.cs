@@ -14,6 +14,8 @@ internal static class Program
           stats [--json] [--type T]             per job type: length, lag, pending, consumers, dead letters
           pending [--json] [--type T] [--count N]  entries delivered and not acked, per consumer
           dlq list|show|replay|purge ...        dead letters (Worker dlq for the options)
+          extract --url URL [--html FILE]       the preview JSON of a page (with --html nothing is fetched)
+          extract --batch FILE                  one JSON line per "url<TAB>path" line
         configuration: appsettings.json, then environment variables (Worker__Jobs__noop__Enabled=true)
         """;
 
@@ -31,6 +33,7 @@ internal static class Program
                 "stats" => await StatsCommand.ExecuteAsync(rest),
                 "dlq" => await DlqCommand.ExecuteAsync(rest),
                 "pending" => await PendingCommand.ExecuteAsync(rest),
+                "extract" => await ExtractCommand.ExecuteAsync(rest),
                 "help" or "--help" or "-h" => PrintUsage(ExitCodes.Ok),
                 _ => PrintUsage(ExitCodes.Usage),
             };

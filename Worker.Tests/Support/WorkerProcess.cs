@@ -38,6 +38,7 @@ internal sealed class WorkerProcess : IDisposable
         info.Environment["ConnectionStrings__Postgres"] = TestEnvironment.Postgres;
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["Worker__Http__Port"] = "0";
+        info.Environment["Worker__Jobs__link-metadata__Enabled"] = "false";
         foreach (var (key, value) in settings)
         {
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

@@ -27,6 +27,7 @@ internal sealed class WorkerTestHost : IAsyncDisposable
         ["Worker:Jobs:noop:Enabled"] = "true",
         ["Worker:Jobs:noop:Stream"] = stream,
         ["Worker:Http:Port"] = "0",
+        ["Worker:Jobs:link-metadata:Enabled"] = "false",
         ["Worker:Events:SucceededChannel"] = $"{stream}:events:succeeded",
         ["Worker:Events:FailedChannel"] = $"{stream}:events:failed",
         ["Worker:Events:DeadLetteredChannel"] = $"{stream}:events:dead_lettered",

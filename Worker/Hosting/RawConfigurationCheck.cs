@@ -12,6 +12,25 @@ namespace Worker.Hosting;
 /// </summary>
 internal static class RawConfigurationCheck
 {
+    /// <summary>The failures of a section that binds to several options types at once (each key must belong to one).</summary>
+    public static List<string> Failures(IConfigurationSection section, params Type[] optionsTypes)
+    {
+        var failures = new List<string>();
+        foreach (var child in section.GetChildren())
+        {
+            var owner = optionsTypes.FirstOrDefault(t => t.GetProperty(child.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is not null);
+            if (owner is null)
+            {
+                failures.Add($"{child.Path} is not a known setting");
+                continue;
+            }
+
+            CheckValue(child, owner.GetProperty(child.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase)!, failures);
+        }
+
+        return failures;
+    }
+
     public static void Check(IConfigurationSection section, Type optionsType, List<string> failures)
     {
         foreach (var child in section.GetChildren())
@@ -23,30 +42,35 @@ internal static class RawConfigurationCheck
                 continue;
             }
 
-            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            if (child.Value is null)
-            {
-                if (type.IsClass && type != typeof(string))
-                {
-                    Check(child, type, failures);
-                }
+            CheckValue(child, property, failures);
+        }
+    }
 
-                continue;
-            }
-
-            if (child.Value.Length == 0 || type == typeof(string))
+    private static void CheckValue(IConfigurationSection child, PropertyInfo property, List<string> failures)
+    {
+        var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+        if (child.Value is null)
+        {
+            if (type.IsClass && type != typeof(string) && !type.IsGenericType)
             {
-                continue;
+                Check(child, type, failures);
             }
 
-            try
-            {
-                TypeDescriptor.GetConverter(type).ConvertFromString(null, CultureInfo.InvariantCulture, child.Value);
-            }
-            catch (Exception e) when (e is FormatException or ArgumentException or NotSupportedException or OverflowException)
-            {
-                failures.Add($"{child.Path} cannot be read as {type.Name} (was '{child.Value}')");
-            }
+            return;
+        }
+
+        if (child.Value.Length == 0 || type == typeof(string) || type.IsGenericType)
+        {
+            return;
+        }
+
+        try
+        {
+            TypeDescriptor.GetConverter(type).ConvertFromString(null, CultureInfo.InvariantCulture, child.Value);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or NotSupportedException or OverflowException)
+        {
+            failures.Add($"{child.Path} cannot be read as {type.Name} (was '{child.Value}')");
         }
     }
 }

@@ -11,6 +11,7 @@ using OpenTelemetry.Trace;
 using Worker.Diagnostics;
 using Worker.Events;
 using Worker.Jobs;
+using Worker.Jobs.LinkMetadata;
 using Worker.Jobs.Noop;
 using Worker.Persistence;
 using Worker.Streams;
@@ -47,6 +48,7 @@ internal static class WorkerServiceCollectionExtensions
         services.AddSingleton<JobQueue>();
 
         services.AddJobHandler<NoopHandler>();
+        services.AddLinkMetadata(configuration);
         return services;
     }
 

@@ -12,8 +12,13 @@ internal sealed class LinkFetcherOptions
     /// <summary>Test-only: admits 127.0.0.0/8 and ::1, nothing else. Never turn on in production.</summary>
     public bool AllowLoopback { get; set; }
 
-    /// <summary>Ports a link may use.</summary>
-    public List<int> AllowedPorts { get; set; } = [80, 443];
+    /// <summary>
+    /// Ports a link may use; empty means 80 and 443. (Empty by default because the configuration binder appends to
+    /// a list it finds filled: a default of [80, 443] could never be narrowed to [443].)
+    /// </summary>
+    public List<int> AllowedPorts { get; set; } = [];
+
+    public IReadOnlyList<int> EffectivePorts => AllowedPorts.Count == 0 ? [80, 443] : AllowedPorts;
 
     public int MaxRedirects { get; set; } = 5;
 

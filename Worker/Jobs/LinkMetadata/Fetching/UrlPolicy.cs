@@ -27,7 +27,7 @@ internal static class UrlPolicy
             throw new FetchException("invalid_url", transient: false, "the link has no host");
         }
 
-        if (!options.AllowedPorts.Contains(uri.Port))
+        if (!options.EffectivePorts.Contains(uri.Port))
         {
             throw new FetchException("port_not_allowed", transient: false, $"port {uri.Port} is not allowed");
         }

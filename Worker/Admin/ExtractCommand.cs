@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Worker.Hosting;
+using Worker.Jobs.LinkMetadata;
+using Worker.Jobs.LinkMetadata.Extraction;
+using Worker.Jobs.LinkMetadata.Fetching;
+
+namespace Worker.Admin;
+
+/// <summary>
+/// <c>extract --url URL [--html FILE]</c>: the preview JSON of a page (with <c>--html</c> nothing is fetched);
+/// <c>extract --batch FILE</c>: one JSON line per <c>url&lt;TAB&gt;path</c> line, for benchmarks and corpus checks.
+/// Needs neither Redis nor PostgreSQL.
+/// </summary>
+internal static class ExtractCommand
+{
+    public const string Usage = "extract --url URL [--html FILE] | extract --batch FILE";
+
+    public static async Task<int> ExecuteAsync(string[] args)
+    {
+        var url = AdminContext.Option(args, "--url");
+        var html = AdminContext.Option(args, "--html");
+        var batch = AdminContext.Option(args, "--batch");
+        if (batch is not null)
+        {
+            return await BatchAsync(batch);
+        }
+
+        if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            Console.Error.WriteLine($"usage: {Usage}");
+            return ExitCodes.Usage;
+        }
+
+        LinkPreview preview;
+        if (html is not null)
+        {
+            preview = MetadataExtractor.Extract(await File.ReadAllBytesAsync(html), "text/html", uri);
+        }
+        else
+        {
+            var section = Configuration().GetSection(LinkMetadataOptions.SectionName);
+            var fetcherOptions = section.Get<LinkFetcherOptions>() ?? new LinkFetcherOptions();
+            var options = section.Get<LinkMetadataOptions>() ?? new LinkMetadataOptions();
+            using var fetcher = new LinkFetcher(Options.Create(fetcherOptions));
+            var service = new LinkPreviewService(fetcher, Options.Create(options), NullLogger<LinkPreviewService>.Instance);
+            try
+            {
+                using var deadline = new CancellationTokenSource(options.JobDeadline);
+                preview = await service.PreviewAsync(UrlPolicy.Validate(uri, fetcherOptions), deadline.Token);
+            }
+            catch (FetchException e)
+            {
+                Console.Error.WriteLine($"extract: {e.Reason}: {e.Message}");
+                return ExitCodes.Failure;
+            }
+        }
+
+        Console.WriteLine(JsonSerializer.Serialize(preview, new LinkPreviewJsonContext(new JsonSerializerOptions(LinkPreviewJsonContext.Default.Options) { WriteIndented = true }).LinkPreview));
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> BatchAsync(string path)
+    {
+        var watch = Stopwatch.StartNew();
+        long pages = 0, bytes = 0;
+        using var stdout = new StreamWriter(Console.OpenStandardOutput());
+        foreach (var line in await File.ReadAllLinesAsync(path))
+        {
+            var tab = line.IndexOf('\t');
+            if (tab <= 0 || !Uri.TryCreate(line[..tab], UriKind.Absolute, out var uri))
+            {
+                continue;
+            }
+
+            var body = await File.ReadAllBytesAsync(line[(tab + 1)..]);
+            var preview = MetadataExtractor.Extract(body, "text/html", uri);
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(preview, LinkPreviewJsonContext.Default.LinkPreview));
+            pages++;
+            bytes += body.Length;
+        }
+
+        await stdout.FlushAsync();
+        var seconds = watch.Elapsed.TotalSeconds;
+        Console.Error.WriteLine(FormattableString.Invariant($"extract: {pages} pages, {bytes / 1e6:0.0} MB in {seconds:0.000} s: {pages / seconds:0} pages/s, {bytes / 1e6 / seconds:0.0} MB/s"));
+        return ExitCodes.Ok;
+    }
+
+    private static IConfiguration Configuration() =>
+        new ConfigurationBuilder()
+            .SetBasePath(AppContext.BaseDirectory)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+}
