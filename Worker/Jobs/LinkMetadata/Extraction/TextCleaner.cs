@@ -29,6 +29,11 @@ internal static class TextCleaner
                 continue;
             }
 
+            if (builder.Length + (space ? 2 : 1) > max)
+            {
+                break;
+            }
+
             if (space)
             {
                 builder.Append(' ');
@@ -36,10 +41,6 @@ internal static class TextCleaner
             }
 
             builder.Append(c);
-            if (builder.Length >= max)
-            {
-                break;
-            }
         }
 
         if (builder.Length == 0)
