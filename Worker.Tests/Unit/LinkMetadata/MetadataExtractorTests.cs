@@ -288,6 +288,14 @@ public sealed class MetadataExtractorTests
     }
 
     [Test]
+    public void Extract_DeepNestingWithoutABodyTag_StillReadsTheTitle()
+    {
+        var preview = Html("<title>No body</title>" + string.Concat(Enumerable.Repeat("<span>", 100_000)));
+
+        Assert.That(preview.Title, Is.EqualTo("No body"));
+    }
+
+    [Test]
     public void Extract_RandomBytes_DoesNotThrow()
     {
         var random = new Random(7);

@@ -44,12 +44,18 @@ internal static partial class MetadataExtractor
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Too deep to parse whole: the head, where previews live, is still read.
+            // Too deep to parse whole: the head, where previews live, is still read (up to <body>, or up to the
+            // point where the nesting could begin when there is no body tag).
             var head = document = new HtmlDocument { OptionMaxNestedChildNodes = MaxNesting };
-            var bodyAt = text.IndexOf("<body", StringComparison.OrdinalIgnoreCase);
+            var cut = text.IndexOf("<body", StringComparison.OrdinalIgnoreCase);
+            if (cut < 0)
+            {
+                cut = NthIndexOf(text, '<', MaxNesting / 2);
+            }
+
             try
             {
-                head.LoadHtml(bodyAt > 0 ? text[..bodyAt] : string.Empty);
+                head.LoadHtml(cut > 0 ? text[..cut] : string.Empty);
             }
             catch (Exception inner) when (inner is not OutOfMemoryException)
             {
@@ -58,6 +64,21 @@ internal static partial class MetadataExtractor
 
             return head;
         }
+    }
+
+    private static int NthIndexOf(string text, char c, int n)
+    {
+        var at = -1;
+        for (var i = 0; i < n; i++)
+        {
+            at = text.IndexOf(c, at + 1);
+            if (at < 0)
+            {
+                return text.Length;
+            }
+        }
+
+        return at;
     }
 
     private static LinkPreview FromSignals(PageSignals s, Uri finalUrl, IReadOnlyList<string> linkHeaders)
