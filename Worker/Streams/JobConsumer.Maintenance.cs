@@ -130,7 +130,11 @@ internal sealed partial class JobConsumer
             WorkerMetrics.RecordReclaimed(_settings.JobType, result.Claimed.Count);
             foreach (var delivery in result.Claimed)
             {
-                Dispatch(delivery);
+                if (!Dispatch(delivery))
+                {
+                    // This process was too slow to beat and took its own entry back: it is already running here.
+                    _credits.Release(1);
+                }
             }
         }
     }

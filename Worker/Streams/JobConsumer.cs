@@ -113,8 +113,8 @@ internal sealed partial class JobConsumer
         {
             try
             {
-                await _stream.ReleaseAsync(release).WaitAsync(TimeSpan.FromSeconds(2));
-                LogReleased(_logger, release.Length, _settings.JobType);
+                var released = await _stream.ReleaseAsync(release).WaitAsync(TimeSpan.FromSeconds(2));
+                LogReleased(_logger, (int)released, _settings.JobType);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
@@ -180,7 +180,10 @@ internal sealed partial class JobConsumer
                 backoff = FirstErrorBackoff;
                 foreach (var entry in entries)
                 {
-                    Dispatch(new Delivery(entry, 1));
+                    if (!Dispatch(new Delivery(entry, 1)))
+                    {
+                        _credits.Release(1);
+                    }
                 }
 
                 continue;
@@ -234,10 +237,16 @@ internal sealed partial class JobConsumer
         }
     }
 
-    private void Dispatch(Delivery delivery)
+    /// <summary>Queues an entry for a slot; false when it is already held here (a reclaim of our own stalled entry).</summary>
+    private bool Dispatch(Delivery delivery)
     {
-        _owned[delivery.Id] = 0;
+        if (!_owned.TryAdd(delivery.Id, 0))
+        {
+            return false;
+        }
+
         _work.Writer.TryWrite(delivery);
+        return true;
     }
 
     private async Task SlotLoopAsync()

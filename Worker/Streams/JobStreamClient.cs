@@ -123,13 +123,20 @@ internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSetti
 
     /// <summary>
     /// Hands owned entries back without running them: they stay pending (nothing is lost) but look idle for a day,
-    /// so a peer's next reclaim picks them up at once instead of after the visibility timeout.
+    /// so a peer's next reclaim picks them up at once instead of after the visibility timeout. Entries a peer has
+    /// reclaimed meanwhile stay with it.
     /// </summary>
-    public Task ReleaseAsync(IReadOnlyList<string> ids)
+    public async Task<long> ReleaseAsync(IReadOnlyList<string> ids)
     {
-        var args = new List<object>(ids.Count + 7) { (RedisKey)settings.StreamKey, settings.Group, consumer, 0 };
-        args.AddRange(ids);
-        args.AddRange(["IDLE", ReleasedIdleMs, "JUSTID"]);
-        return Db.ExecuteAsync("XCLAIM", args);
+        var args = new RedisValue[ids.Count + 3];
+        args[0] = settings.Group;
+        args[1] = consumer;
+        args[2] = ReleasedIdleMs;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            args[i + 3] = ids[i];
+        }
+
+        return (long)await Db.ScriptEvaluateAsync(StreamScripts.Release, [settings.StreamKey], args);
     }
 }

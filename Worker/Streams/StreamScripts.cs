@@ -153,4 +153,21 @@ internal static class StreamScripts
         redis.call('XDEL', KEYS[1], ARGV[1])
         return id
         """;
+
+    /// <summary>
+    /// Hands entries this consumer still owns back to the group: they stay pending but look idle for a long time, so
+    /// any peer's next reclaim takes them. Entries a peer already owns are left alone.
+    /// KEYS: stream. ARGV: group, consumer, idle (ms), ids... Returns how many were released.
+    /// </summary>
+    public const string Release = """
+        local released = 0
+        for i = 4, #ARGV do
+          local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+          if #p > 0 and p[1][2] == ARGV[2] then
+            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
+            released = released + 1
+          end
+        end
+        return released
+        """;
 }
