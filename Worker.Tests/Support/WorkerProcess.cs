@@ -61,6 +61,13 @@ internal sealed class WorkerProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGSTOP or SIGCONT: a process frozen by a long GC pause, a stalled VM or a debugger.</summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
     /// <summary>SIGKILL: no drain, no ack, no release; what a crash or an OOM kill leaves behind.</summary>
     public void KillHard()
     {

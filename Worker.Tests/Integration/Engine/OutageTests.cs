@@ -45,6 +45,77 @@ public sealed class OutageTests : EngineTestBase
     }
 
     [Test]
+    public async Task Run_PostgresGoneForSeconds_JobsWaitAndNoneIsDeadLetteredForIt()
+    {
+        var postgres = new Npgsql.NpgsqlConnectionStringBuilder(TestEnvironment.Postgres);
+        await using var proxy = new TcpProxy(postgres.Host!, postgres.Port);
+        postgres.Port = proxy.Port;
+        postgres.Host = "127.0.0.1";
+        postgres.Timeout = 3;
+        await using var host = await WorkerTestHost.StartAsync(Settings(("ConnectionStrings:Postgres", postgres.ConnectionString)));
+        var warmup = await EnqueueAsync(host, """{"effect":true}""");
+        await WaitForStatusAsync(warmup, "succeeded");
+
+        proxy.Cut();
+        var during = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            during.Add(await EnqueueAsync(host, """{"effect":true}"""));
+        }
+
+        // Long enough for every job to have hit the outage several times over.
+        await Eventually.TrueAsync(async () => (await Db.StreamGroupInfoAsync(Stream))[0].Lag == 0, "the jobs to be read during the outage");
+        var deadline = DateTime.UtcNow.AddSeconds(4);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.That(await DeadLettersAsync(), Is.Empty, "an outage is not the jobs' fault");
+            await Task.Delay(200);
+        }
+
+        proxy.Restore();
+
+        var all = during.ToArray();
+        await Eventually.TrueAsync(
+            async () => await Infrastructure.ScalarAsync<long>(
+                "SELECT count(*) FROM jobs WHERE type = 'noop' AND id = ANY($1) AND status = 'succeeded'", new object[] { all }) == all.Length,
+            "every job to succeed once PostgreSQL is back", TimeSpan.FromSeconds(60));
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await Infrastructure.ScalarAsync<long>("SELECT count(*) FROM noop_effects WHERE job_id = ANY($1)", new object[] { all }), Is.EqualTo(all.Length));
+            Assert.That(await Infrastructure.ScalarAsync<long>("SELECT max(attempts) FROM jobs WHERE type = 'noop' AND id = ANY($1)", new object[] { all }), Is.EqualTo(1),
+                "waiting for the database costs no attempts");
+            Assert.That(await DeadLettersAsync(), Is.Empty);
+        });
+        await Eventually.TrueAsync(async () => await PendingAsync() == 0, "everything acked");
+    }
+
+    [Test]
+    public async Task Run_RedisConnectionsKilledRepeatedly_NothingLostAndEffectsOnce()
+    {
+        await using var host = await WorkerTestHost.StartAsync(Settings());
+        var ids = new List<string>();
+        for (var round = 0; round < 5; round++)
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                ids.Add(await EnqueueAsync(host, """{"effect":true,"delay_ms":20}"""));
+            }
+
+            // Every normal connection but this one: the worker's shared connection and its blocked reader alike.
+            var killed = (long)await Db.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+            Assert.That(killed, Is.GreaterThanOrEqualTo(2), "the worker's connections were there to kill");
+        }
+
+        var all = ids.ToArray();
+        await Eventually.TrueAsync(
+            async () => await Infrastructure.ScalarAsync<long>(
+                "SELECT count(*) FROM jobs WHERE type = 'noop' AND id = ANY($1) AND status = 'succeeded'", new object[] { all }) == all.Length,
+            "every job to succeed", TimeSpan.FromSeconds(60));
+        Assert.That(await Infrastructure.ScalarAsync<long>("SELECT count(*) FROM noop_effects WHERE job_id = ANY($1)", new object[] { all }), Is.EqualTo(all.Length));
+        await Eventually.TrueAsync(async () => await PendingAsync() == 0, "everything acked");
+    }
+
+    [Test]
     public async Task Run_JobThatCrashesItsWorker_DeadLetteredAfterTheDeliveryLimit()
     {
         var settings = Settings(

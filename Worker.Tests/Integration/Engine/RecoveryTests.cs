@@ -36,6 +36,33 @@ public sealed class RecoveryTests : EngineTestBase
     }
 
     [Test]
+    public async Task Run_WorkerPausedPastTheVisibilityTimeout_PeerRunsTheJobAndItsEffectHappensOnce()
+    {
+        var settings = Settings(FastRecovery);
+        var jobId = NewJobId();
+        using var paused = WorkerProcess.Start(settings, "run");
+        await EnqueueDirectAsync("""{"delay_ms":2500,"effect":true}""", jobId);
+        await WaitForStatusAsync(jobId, "running", TimeSpan.FromSeconds(30));
+
+        paused.Signal("STOP");
+        try
+        {
+            await using var peer = await WorkerTestHost.StartAsync(settings);
+            await Eventually.TrueAsync(async () => await AttemptsAsync(jobId) >= 2, "the peer to reclaim the frozen worker's job");
+            paused.Signal("CONT");
+            await WaitForStatusAsync(jobId, "succeeded");
+            await Eventually.TrueAsync(async () => await PendingAsync() == 0, "the entry acked");
+        }
+        finally
+        {
+            paused.Signal("CONT");
+        }
+
+        Assert.That(await EffectsAsync(jobId), Is.EqualTo(1), "two executions, one effect");
+        Assert.That(paused.HasExited, Is.False, "the resumed worker carries on");
+    }
+
+    [Test]
     public async Task Run_DeliveredAgainAfterItsEffectsCommitted_AcksWithoutSecondEffect()
     {
         // A worker committed the effects, then died before its ack: the entry is pending although the job is done.

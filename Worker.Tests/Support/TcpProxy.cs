@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Worker.Tests.Support;
+
+/// <summary>
+/// A loopback TCP forwarder the tests can cut: <see cref="Cut"/> closes every connection and refuses new ones, as a
+/// server going away does; <see cref="Restore"/> lets connections through again.
+/// </summary>
+internal sealed class TcpProxy : IAsyncDisposable
+{
+    private readonly IPEndPoint _target;
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly List<TcpClient> _open = [];
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private volatile bool _cut;
+
+    public TcpProxy(string host, int port)
+    {
+        _target = new IPEndPoint(Dns.GetHostAddresses(host).First(a => a.AddressFamily == AddressFamily.InterNetwork), port);
+        _listener.Start();
+        _loop = Task.Run(AcceptLoopAsync);
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public void Cut()
+    {
+        _cut = true;
+        lock (_lock)
+        {
+            foreach (var client in _open)
+            {
+                client.Client.LingerState = new LingerOption(true, 0);
+                client.Dispose();
+            }
+
+            _open.Clear();
+        }
+    }
+
+    public void Restore() => _cut = false;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        Cut();
+        try
+        {
+            await _loop;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient inbound;
+            try
+            {
+                inbound = await _listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                return;
+            }
+
+            if (_cut)
+            {
+                inbound.Client.LingerState = new LingerOption(true, 0);
+                inbound.Dispose();
+                continue;
+            }
+
+            _ = Task.Run(() => PipeAsync(inbound));
+        }
+    }
+
+    private async Task PipeAsync(TcpClient inbound)
+    {
+        var outbound = new TcpClient();
+        try
+        {
+            await outbound.ConnectAsync(_target);
+            lock (_lock)
+            {
+                _open.Add(inbound);
+                _open.Add(outbound);
+            }
+
+            var a = inbound.GetStream().CopyToAsync(outbound.GetStream());
+            var b = outbound.GetStream().CopyToAsync(inbound.GetStream());
+            await Task.WhenAny(a, b);
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            inbound.Dispose();
+            outbound.Dispose();
+            lock (_lock)
+            {
+                _open.Remove(inbound);
+                _open.Remove(outbound);
+            }
+        }
+    }
+}
