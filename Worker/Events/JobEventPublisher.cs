@@ -1,7 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
-using Worker.Hosting;
 
 namespace Worker.Events;
 
@@ -9,9 +7,9 @@ namespace Worker.Events;
 /// Publishes lifecycle events on Redis pub/sub after the job's effects are committed. Pub/sub is at-most-once:
 /// a subscriber that is not connected misses the event. Publishing never fails a job.
 /// </summary>
-internal sealed class JobEventPublisher(IConnectionMultiplexer redis, IOptions<WorkerOptions> options)
+internal sealed class JobEventPublisher(EventSink sink, IOptions<EventOptions> options)
 {
-    private readonly EventOptions _events = options.Value.Events;
+    private readonly EventOptions _events = options.Value;
 
     public void Publish(JobEvent jobEvent)
     {
@@ -27,8 +25,6 @@ internal sealed class JobEventPublisher(IConnectionMultiplexer redis, IOptions<W
             return;
         }
 
-        var json = JsonSerializer.SerializeToUtf8Bytes(jobEvent, EventsJsonContext.Default.JobEvent);
-        // Fire-and-forget: queued on the multiplexer's pipe, never awaited on the job's path.
-        redis.GetDatabase().Publish(RedisChannel.Literal(channel), json, CommandFlags.FireAndForget);
+        sink.Publish(channel, jobEvent.Type, JsonSerializer.SerializeToUtf8Bytes(jobEvent, EventsJsonContext.Default.JobEvent));
     }
 }

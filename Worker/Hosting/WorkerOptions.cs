@@ -1,4 +1,3 @@
-using Worker.Events;
 using Worker.Jobs;
 
 namespace Worker.Hosting;
@@ -19,6 +18,4 @@ internal sealed class WorkerOptions
 
     /// <summary>Job types by name, e.g. <c>Worker:Jobs:link-metadata</c>.</summary>
     public Dictionary<string, JobTypeOptions> Jobs { get; set; } = new(StringComparer.Ordinal);
-
-    public EventOptions Events { get; set; } = new();
 }

@@ -44,6 +44,8 @@ internal static class WorkerServiceCollectionExtensions
         services.AddDbContextPool<WorkerDbContext>((sp, db) => db.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddSingleton<JobStateBatcher>();
         services.AddScoped<JobStateStore>();
+        services.AddOptions<EventOptions>().Bind(configuration.GetSection(EventOptions.SectionName));
+        services.AddSingleton<EventSink>();
         services.AddSingleton<JobEventPublisher>();
         services.AddSingleton<JobQueue>();
 
@@ -56,6 +58,10 @@ internal static class WorkerServiceCollectionExtensions
     public static IServiceCollection AddJobConsumers(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddWorkerObservability(configuration);
+        services.AddOptionsWithValidateOnStart<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.SectionName))
+            .Validate(o => o.DeadLetters >= TimeSpan.Zero && o.FinishedJobs >= TimeSpan.Zero, $"{RetentionOptions.SectionName}:DeadLetters and FinishedJobs must be zero (keep) or positive")
+            .Validate(o => o.Interval > TimeSpan.Zero, $"{RetentionOptions.SectionName}:Interval must be positive");
+        services.AddHostedService<RetentionService>();
         services.AddSingleton<ConsumerPoolService>();
         services.AddHostedService(sp => sp.GetRequiredService<ConsumerPoolService>());
         services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>

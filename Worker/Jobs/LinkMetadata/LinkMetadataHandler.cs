@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Worker.Events;
 using Worker.Jobs.LinkMetadata.Extraction;
 using Worker.Jobs.LinkMetadata.Fetching;
 using Worker.Persistence;
@@ -19,7 +20,7 @@ internal sealed partial class LinkMetadataHandler(
     LinkPreviewService previews,
     PreviewCache cache,
     IOptions<LinkFetcherOptions> fetcherOptions,
-    IConnectionMultiplexer redis,
+    EventSink events,
     IOptions<LinkMetadataOptions> options,
     TimeProvider time,
     ILogger<LinkMetadataHandler> logger) : IJobHandler
@@ -81,7 +82,7 @@ internal sealed partial class LinkMetadataHandler(
             cancellationToken);
 
         // After the commit. A duplicate delivery publishes again: harmless for a UI that replaces the preview.
-        await PublishAsync(sectionId, payload, metadata);
+        Publish(sectionId, payload, metadata);
     }
 
     private async Task<string> FetchAsync(Uri url, CancellationToken ct)
@@ -96,7 +97,7 @@ internal sealed partial class LinkMetadataHandler(
         return json;
     }
 
-    private async Task PublishAsync(Guid sectionId, LinkMetadataPayload payload, string metadata)
+    private void Publish(Guid sectionId, LinkMetadataPayload payload, string metadata)
     {
         var settings = options.Value;
         var channel = ChannelNames.For(settings.ChannelStrategy, sectionId, payload.PostId, settings.GlobalChannel);
@@ -106,9 +107,9 @@ internal sealed partial class LinkMetadataHandler(
             var message = JsonSerializer.SerializeToUtf8Bytes(
                 LinkMetadataUpdated.Create(payload.PostId, payload.LinkId, document.RootElement),
                 LinkMetadataJsonContext.Default.LinkMetadataUpdated);
-            await redis.GetDatabase().PublishAsync(RedisChannel.Literal(channel), message);
+            events.Publish(channel, LinkMetadataUpdated.EventType, message);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException or JsonException)
         {
             LogPublishFailed(logger, e, channel, payload.LinkId);
         }
