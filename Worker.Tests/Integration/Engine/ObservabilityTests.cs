@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using Worker.Tests.Support;
 
 namespace Worker.Tests.Integration.Engine;
@@ -84,6 +84,29 @@ public sealed partial class ObservabilityTests : EngineTestBase
 
         await redis.StartAsync();
         await Eventually.TrueAsync(async () => await StatusOfAsync(ready) == 200, "ready again after Redis returns");
+    }
+
+    [Test]
+    public async Task Health_ALoopStopsBeating_LiveFails()
+    {
+        // Fake time jumps past the liveness timeout while the reader sits in a 10 s blocking read: the maintenance
+        // loop beats at the new time, the parked reader cannot, exactly as a wedged loop would look.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var port = FreePort();
+        await using var host = await WorkerTestHost.StartAsync(
+            HttpSettings(port, ("Worker:Jobs:noop:BlockTime", "00:00:10"), ("Worker:Http:LivenessTimeout", "00:00:30")),
+            services => services.AddSingleton<TimeProvider>(clock));
+        var live = $"http://127.0.0.1:{port}/health/live";
+        await Eventually.TrueAsync(async () => await StatusOfAsync(live) == 200, "live at first");
+        await Eventually.TrueAsync(
+            async () => ((string?)await Db.ExecuteAsync("CLIENT", "LIST"))!.Split('\n').Any(c => c.Contains("cmd=xreadgroup", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal)),
+            "the reader to park its blocking read");
+
+        clock.Advance(TimeSpan.FromSeconds(45));
+
+        using var response = await Http.GetAsync(live);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("noop: no loop beat for"));
     }
 
     [Test]
