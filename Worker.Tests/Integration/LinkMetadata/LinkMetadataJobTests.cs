@@ -211,7 +211,9 @@ public sealed class LinkMetadataJobTests
         _server.Route("/tarpit", (_, ct) => Task.Delay(Timeout.Infinite, ct))
             .Route("/nested", (s, ct) => PageServer.WriteAsync(s, 200, [("Content-Type", "text/html")],
                 System.Text.Encoding.ASCII.GetBytes("<title>Nested</title>" + string.Concat(Enumerable.Repeat("<div>", 100_000))), ct))
+            .Route("/bomb", (s, ct) => PageServer.WriteAsync(s, 200, [("Content-Type", "text/html"), ("Content-Encoding", "gzip")], Bomb(), ct))
             .Html("/fine", "<title>Still alive</title>");
+        var bomb = await RowsAsync(_server.Url("/bomb").AbsoluteUri);
         var tarpit = await RowsAsync(_server.Url("/tarpit").AbsoluteUri);
         var nested = await RowsAsync(_server.Url("/nested").AbsoluteUri);
         var fine = await RowsAsync(_server.Url("/fine").AbsoluteUri);
@@ -219,13 +221,31 @@ public sealed class LinkMetadataJobTests
 
         await EnqueueAsync(host, tarpit.Post, tarpit.Link, _server.Url("/tarpit").AbsoluteUri);
         await EnqueueAsync(host, nested.Post, nested.Link, _server.Url("/nested").AbsoluteUri);
+        await EnqueueAsync(host, bomb.Post, bomb.Link, _server.Url("/bomb").AbsoluteUri);
         await EnqueueAsync(host, fine.Post, fine.Link, _server.Url("/fine").AbsoluteUri);
 
         var letter = await DeadLetterAsync();
         Assert.That(Field(letter, "error_message"), Does.Contain("timeout"));
         var nestedMetadata = await Eventually.GetAsync(() => MetadataAsync(nested.Link), m => m is not null, "the nested page's preview");
         Assert.That(nestedMetadata, Does.Contain("Nested"));
+        Assert.That(await Eventually.GetAsync(() => MetadataAsync(bomb.Link), m => m is not null, "the gzip bomb's (empty) preview"), Does.Contain("\"content_kind\": \"html\""));
         Assert.That(await Eventually.GetAsync(() => MetadataAsync(fine.Link), m => m is not null, "the next job"), Does.Contain("Still alive"));
+    }
+
+    /// <summary>64 MB of zeros, gzip-compressed to about 64 KB: more than the 5 MB cap once inflated.</summary>
+    private static byte[] Bomb()
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            var zeros = new byte[1 << 20];
+            for (var i = 0; i < 64; i++)
+            {
+                gzip.Write(zeros);
+            }
+        }
+
+        return output.ToArray();
     }
 
     [Test]
