@@ -13,6 +13,7 @@ using Worker.Streams;
 //   drain N CONCURRENCY BATCH PERSIST   pre-fill N no-op jobs, then time one worker host emptying the stream
 //   latency RATE SECONDS                open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles
 var scenario = args.ElementAtOrDefault(0) ?? "drain";
+var json = Environment.GetEnvironmentVariable("BENCH_JSON") == "1";
 var redis = Environment.GetEnvironmentVariable("BENCH_REDIS") ?? "127.0.0.1:16379";
 var postgres = Environment.GetEnvironmentVariable("BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=15432;Username=postgres;Database=worker";
 var stream = $"bench:{{{Guid.NewGuid():N}}}";
@@ -100,9 +101,12 @@ async Task DrainAsync(int n, int concurrency, int batch, bool persist)
 
     var drainSeconds = drain.Elapsed.TotalSeconds;
     await host.StopAsync();
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"drain n={n} concurrency={concurrency} batch={batch} persist={persist}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
-        $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, gen0 GCs {GC.CollectionCount(0) - gcBefore}, peak RSS {PeakRssMb():0} MB"));
+    Console.WriteLine(json
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"{{\"scenario\":\"{(persist ? "drain_persist" : "drain")}\",\"n\":{n},\"jobs_per_s\":{n / drainSeconds:0},\"enqueue_jobs_per_s\":{n / enqueueSeconds:0},\"peak_rss_mb\":{PeakRssMb():0}}}")
+        : string.Create(CultureInfo.InvariantCulture,
+            $"drain n={n} concurrency={concurrency} batch={batch} persist={persist}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
+            $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, gen0 GCs {GC.CollectionCount(0) - gcBefore}, peak RSS {PeakRssMb():0} MB"));
 }
 
 async Task LatencyAsync(int rate, int seconds)
@@ -144,8 +148,11 @@ async Task LatencyAsync(int rate, int seconds)
     await host.StopAsync();
     var samples = probe.Samples().Skip(1).Order().ToArray();
     double P(double q) => samples[Math.Min(samples.Length - 1, (int)(q * samples.Length))];
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"latency rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, max {samples[^1]:0.000} ms (enqueue to handler start)"));
+    Console.WriteLine(json
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"{{\"scenario\":\"latency\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"max_ms\":{samples[^1]:0.000}}}")
+        : string.Create(CultureInfo.InvariantCulture,
+            $"latency rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, max {samples[^1]:0.000} ms (enqueue to handler start)"));
 }
 
 static double PeakRssMb()

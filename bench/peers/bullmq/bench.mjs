@@ -1,0 +1,76 @@
+// BullMQ side of ./bench/run: the same scenarios as bench/Worker.Bench, through BullMQ's public API only.
+//   node bench.mjs drain N | enqueue N | latency RATE SECONDS      (Redis from BENCH_REDIS=host:port)
+// Prints one JSON line. Parameters follow BullMQ's own benchmark: no-op processor, concurrency 100, addBulk in
+// batches of 1,000, completed jobs removed.
+import { Queue, Worker } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+
+const [host, port] = (process.env.BENCH_REDIS ?? '127.0.0.1:6379').split(':');
+const connection = { host, port: Number(port), maxRetriesPerRequest: null };
+const [scenario = 'drain', a1, a2] = process.argv.slice(2);
+const name = `bench-${randomUUID()}`;
+const queue = new Queue(name, { connection });
+const jobOptions = { removeOnComplete: true, removeOnFail: true };
+
+async function fill(n) {
+  const started = performance.now();
+  for (let done = 0; done < n; done += 1000) {
+    const size = Math.min(1000, n - done);
+    await queue.addBulk(Array.from({ length: size }, () => ({ name: 'noop', data: {}, opts: jobOptions })));
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function drain(n) {
+  await fill(n);
+  let completed = 0;
+  const started = performance.now();
+  const finished = new Promise((resolve) => {
+    const worker = new Worker(name, async () => {}, { connection, concurrency: 100 });
+    worker.on('completed', () => { if (++completed === n) resolve(worker); });
+  });
+  const worker = await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  return { scenario: 'drain', n, jobs_per_s: n / seconds, seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+}
+
+async function enqueue(n) {
+  const seconds = await fill(n);
+  return { scenario: 'enqueue', n, jobs_per_s: n / seconds, seconds };
+}
+
+async function latency(rate, seconds) {
+  const samples = [];
+  const worker = new Worker(name, async (job) => {
+    samples.push(Number(process.hrtime.bigint() - BigInt(job.data.t)) / 1e6);
+  }, { connection, concurrency: 100 });
+  await worker.waitUntilReady();
+  await queue.add('warmup', { t: process.hrtime.bigint().toString() }, jobOptions);
+  while (samples.length < 1) await new Promise((r) => setTimeout(r, 10));
+  samples.length = 0;
+  const total = rate * seconds;
+  const interval = 1000 / rate;
+  const started = performance.now();
+  for (let i = 0; i < total; i++) {
+    const wait = started + i * interval - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    await queue.add('noop', { t: process.hrtime.bigint().toString() }, jobOptions);
+  }
+  const deadline = performance.now() + 30000;
+  while (samples.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await worker.close();
+  samples.sort((x, y) => x - y);
+  const p = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
+  return { scenario: 'latency', n: samples.length, p50_ms: p(0.5), p99_ms: p(0.99), max_ms: samples[samples.length - 1] };
+}
+
+try {
+  const result = scenario === 'drain' ? await drain(Number(a1 ?? 50000))
+    : scenario === 'enqueue' ? await enqueue(Number(a1 ?? 50000))
+    : await latency(Number(a1 ?? 1000), Number(a2 ?? 30));
+  console.log(JSON.stringify(result));
+} finally {
+  await queue.obliterate({ force: true });
+  await queue.close();
+}
