@@ -73,6 +73,11 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, 
                 failures.Add($"{key}:Stream must not end in ':dlq', which names dead-letter streams (was '{stream}')");
             }
 
+            if (job.Stream is { Length: > 0 } tagged && !HasHashTag(tagged))
+            {
+                failures.Add($"{key}:Stream must contain a hash tag such as {{{type}}} so its dead-letter and retry keys share one Redis Cluster slot (was '{tagged}')");
+            }
+
             var retry = job.Retry;
             if (retry.MaxAttempts < 1)
             {
@@ -96,6 +101,14 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, 
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Redis Cluster hashes only the part inside the first non-empty <c>{...}</c>.</summary>
+    private static bool HasHashTag(string key)
+    {
+        var open = key.IndexOf('{');
+        var close = open < 0 ? -1 : key.IndexOf('}', open + 1);
+        return close > open + 1;
     }
 
     private static void Positive(List<string> failures, string key, TimeSpan value)

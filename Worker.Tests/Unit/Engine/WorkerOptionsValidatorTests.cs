@@ -51,6 +51,15 @@ public sealed class WorkerOptionsValidatorTests
     }
 
     [Test]
+    public void Validate_CustomStreamWithoutHashTag_RefusedForClusterSafety()
+    {
+        var result = Validator().Validate(null, With(new JobTypeOptions { Stream = "plain-stream" }));
+
+        Assert.That(result.Failures, Has.One.StartsWith("Worker:Jobs:noop:Stream must contain a hash tag"));
+        Assert.That(Validator().Validate(null, With(new JobTypeOptions { Stream = "q:{x}" })).Succeeded, Is.True);
+    }
+
+    [Test]
     public void Validate_ConcurrencyZero_IsAllowedAndMeansTheDefault()
     {
         Assert.That(Validator().Validate(null, With(new JobTypeOptions { Concurrency = 0 })).Succeeded, Is.True);

@@ -1,0 +1,57 @@
+using Worker.Jobs;
+
+namespace Worker.Tests.Unit.Engine;
+
+/// <summary>
+/// Every key a job type's scripts touch must hash to one Redis Cluster slot, or the atomic moves (dead letter,
+/// delayed retry, replay) fail with CROSSSLOT on a cluster. Computed here with Redis Cluster's own hash.
+/// </summary>
+[TestFixture]
+public sealed class ClusterSlotTests
+{
+    [TestCase("link-metadata", null)]
+    [TestCase("noop", null)]
+    [TestCase("noop", "queue:{mail}:high")]
+    public void Keys_OfOneJobType_ShareOneSlot(string jobType, string? stream)
+    {
+        var settings = JobTypeSettings.Resolve(jobType, new JobTypeOptions { Stream = stream });
+
+        var slots = new[] { settings.StreamKey, settings.DeadLetterKey, settings.DelayedKey }.Select(Slot).Distinct();
+
+        Assert.That(slots.Count(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Slot_KnownKeys_MatchRedisClusterKeyslot()
+    {
+        // Values from CLUSTER KEYSLOT on Redis 7.
+        Assert.That(Slot("foo"), Is.EqualTo(12182));
+        Assert.That(Slot("{user1000}.following"), Is.EqualTo(Slot("{user1000}.followers")));
+        Assert.That(Slot("123456789"), Is.EqualTo(12739));
+    }
+
+    private static int Slot(string key)
+    {
+        var open = key.IndexOf('{');
+        if (open >= 0)
+        {
+            var close = key.IndexOf('}', open + 1);
+            if (close > open + 1)
+            {
+                key = key[(open + 1)..close];
+            }
+        }
+
+        ushort crc = 0;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(key))
+        {
+            crc ^= (ushort)(b << 8);
+            for (var i = 0; i < 8; i++)
+            {
+                crc = (crc & 0x8000) != 0 ? (ushort)((crc << 1) ^ 0x1021) : (ushort)(crc << 1);
+            }
+        }
+
+        return crc % 16384;
+    }
+}
