@@ -11,20 +11,25 @@ internal sealed class JobEventPublisher(EventSink sink, IOptions<EventOptions> o
 {
     private readonly EventOptions _events = options.Value;
 
+    /// <summary>Whether events of this type go anywhere (so a caller can skip building one).</summary>
+    public bool Publishes(string eventType) => !string.IsNullOrEmpty(Channel(eventType));
+
     public void Publish(JobEvent jobEvent)
     {
-        var channel = jobEvent.Type switch
-        {
-            JobEvent.Succeeded => _events.SucceededChannel,
-            JobEvent.Failed => _events.FailedChannel,
-            JobEvent.DeadLettered => _events.DeadLetteredChannel,
-            _ => null,
-        };
+        var channel = Channel(jobEvent.Type);
         if (string.IsNullOrEmpty(channel))
         {
             return;
         }
 
-        sink.Publish(channel, jobEvent.Type, JsonSerializer.SerializeToUtf8Bytes(jobEvent, EventsJsonContext.Default.JobEvent));
+        sink.Publish(channel!, jobEvent.Type, JsonSerializer.SerializeToUtf8Bytes(jobEvent, EventsJsonContext.Default.JobEvent));
     }
+
+    private string? Channel(string eventType) => eventType switch
+    {
+        JobEvent.Succeeded => _events.SucceededChannel,
+        JobEvent.Failed => _events.FailedChannel,
+        JobEvent.DeadLettered => _events.DeadLetteredChannel,
+        _ => null,
+    };
 }

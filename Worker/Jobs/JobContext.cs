@@ -6,7 +6,7 @@ namespace Worker.Jobs;
 
 /// <summary>What a handler knows of the job it runs, and the ways it reports back. One per execution.</summary>
 internal sealed class JobContext(
-    JobEnvelope envelope, long deliveryCount, string consumer, IServiceProvider services, JobStateStore state, bool persistState)
+    JobEnvelope envelope, long deliveryCount, string consumer, IServiceProvider services, Func<JobStateStore> state, bool persistState)
 {
     public string JobId => envelope.JobId;
     public string JobType => envelope.Type;
@@ -44,7 +44,7 @@ internal sealed class JobContext(
     public Task ReportProgressAsync(int current, int total, string? message, CancellationToken cancellationToken) =>
         !persistState
             ? Task.CompletedTask
-            : state.ReportProgressAsync(JobType, JobId, current, total, message, cancellationToken);
+            : state().ReportProgressAsync(JobType, JobId, current, total, message, cancellationToken);
 
     /// <summary>
     /// Applies the job's database effects and marks it succeeded in one transaction, once per job however often
@@ -52,7 +52,7 @@ internal sealed class JobContext(
     /// </summary>
     public async Task<bool> ApplyEffectsOnceAsync(Func<WorkerDbContext, CancellationToken, Task> effects, CancellationToken cancellationToken)
     {
-        var applied = await state.ApplyEffectsOnceAsync(JobType, JobId, EntryId, effects, cancellationToken);
+        var applied = await state().ApplyEffectsOnceAsync(JobType, JobId, EntryId, effects, cancellationToken);
         EffectsSettled = true;
         return applied;
     }

@@ -115,10 +115,12 @@ internal sealed partial class JobExecutor
         using var activity = WorkerActivity.StartProcess(envelope.Type, _settings.StreamKey, envelope.JobId, envelope.EntryId, envelope.TraceParent);
         using var logScope = _logger.BeginScope(new JobLogScope(envelope.JobId, envelope.Type, envelope.EntryId));
         await using var scope = _scopes.CreateAsyncScope();
-        var store = scope.ServiceProvider.GetRequiredService<JobStateStore>();
+        // The store (and the pooled DbContext behind it) only when something needs it: not for a stateless job.
+        JobStateStore? lazyStore = null;
+        JobStateStore Store() => lazyStore ??= scope.ServiceProvider.GetRequiredService<JobStateStore>();
         if (_settings.PersistState)
         {
-            var start = await store.BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
+            var start = await Store().BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
             if (start.AlreadySucceeded)
             {
                 LogDuplicateSkipped(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
@@ -126,8 +128,8 @@ internal sealed partial class JobExecutor
             }
         }
 
-        var context = new JobContext(envelope, delivery.DeliveryCount, _stream.Consumer, scope.ServiceProvider, store, _settings.PersistState);
-        var run = new AttemptRun(this, context, store, hardStop);
+        var context = new JobContext(envelope, delivery.DeliveryCount, _stream.Consumer, scope.ServiceProvider, Store, _settings.PersistState);
+        var run = new AttemptRun(this, context, Store, hardStop);
         var resilience = ResilienceContextPool.Shared.Get(hardStop);
         resilience.Properties.Set(RunKey, run);
         try
@@ -136,11 +138,11 @@ internal sealed partial class JobExecutor
         }
         catch (PermanentJobException e)
         {
-            return await DeadLetterAsync(envelope, context.Attempt, e.Reason, e.Message, store, hardStop);
+            return await DeadLetterAsync(envelope, context.Attempt, e.Reason, e.Message, Store(), hardStop);
         }
         catch (Exception e) when (e is not OperationCanceledException && !InfrastructureFailure.Is(e))
         {
-            return await RetryLaterOrDeadLetterAsync(envelope, context.Attempt, e, store, hardStop);
+            return await RetryLaterOrDeadLetterAsync(envelope, context.Attempt, e, Store(), hardStop);
         }
         finally
         {
@@ -149,12 +151,15 @@ internal sealed partial class JobExecutor
 
         if (_settings.PersistState && !context.EffectsSettled)
         {
-            await store.MarkSucceededAsync(envelope.Type, envelope.JobId, hardStop);
+            await Store().MarkSucceededAsync(envelope.Type, envelope.JobId, hardStop);
         }
 
         WorkerMetrics.RecordSucceeded(envelope.Type, run.LastDuration);
-        _events.Publish(new JobEvent(JobEvent.Succeeded, new JobEventData(
-            envelope.JobId, envelope.Type, envelope.EntryId, context.Attempt, _time.GetUtcNow())));
+        if (_events.Publishes(JobEvent.Succeeded))
+        {
+            _events.Publish(new JobEvent(JobEvent.Succeeded, new JobEventData(
+                envelope.JobId, envelope.Type, envelope.EntryId, context.Attempt, _time.GetUtcNow())));
+        }
         return DeliveryOutcome.Ack;
     }
 
@@ -290,7 +295,7 @@ internal sealed partial class JobExecutor
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 
     /// <summary>The state of one delivery's executions, shared with the retry pipeline's callbacks.</summary>
-    private sealed class AttemptRun(JobExecutor executor, JobContext context, JobStateStore store, CancellationToken hardStop)
+    private sealed class AttemptRun(JobExecutor executor, JobContext context, Func<JobStateStore> store, CancellationToken hardStop)
     {
         private int _executions;
 
@@ -307,7 +312,7 @@ internal sealed partial class JobExecutor
                 context.Attempt++;
                 if (executor._settings.PersistState)
                 {
-                    await store.BeginAttemptAsync(context.JobType, context.JobId, context.EntryId, cancellationToken);
+                    await store().BeginAttemptAsync(context.JobType, context.JobId, context.EntryId, cancellationToken);
                 }
             }
 
