@@ -88,7 +88,10 @@ internal static class WorkerServiceCollectionExtensions
         // Spans only when they go somewhere: without a listener, starting one costs nothing on the hot path.
         if (configuration["Worker:Telemetry:OtlpEndpoint"] is { Length: > 0 } endpoint)
         {
-            telemetry.WithTracing(t => t.AddSource(WorkerActivity.SourceName).AddOtlpExporter(o => o.Endpoint = new Uri(endpoint)));
+            // The job spans, and under them the HTTP fetches and the database commands (both libraries emit spans).
+            telemetry.WithTracing(t => t
+                .AddSource(WorkerActivity.SourceName, "System.Net.Http", "Npgsql")
+                .AddOtlpExporter(o => o.Endpoint = new Uri(endpoint)));
         }
 
         if (http.Port > 0)
