@@ -92,7 +92,7 @@ internal sealed partial class JobExecutor
 
     private async Task<DeliveryOutcome> ExecuteOnceAsync(Delivery delivery, CancellationToken hardStop)
     {
-        if (delivery.DeliveryCount > _settings.MaxDeliveries)
+        if (delivery.DeliveryCount > _settings.MaxDeliveries && !await NeverReallyStartedAsync(delivery, hardStop))
         {
             return await DeadLetterUnparsedAsync(
                 delivery, "delivery_limit_exceeded",
@@ -161,6 +161,31 @@ internal sealed partial class JobExecutor
                 envelope.JobId, envelope.Type, envelope.EntryId, context.Attempt, _time.GetUtcNow())));
         }
         return DeliveryOutcome.Ack;
+    }
+
+    /// <summary>
+    /// Redis counts deliveries, and an entry also gets one when its worker dies or stops holding it unstarted (a
+    /// prefetched entry beside a poison job is reclaimed each time that job kills a worker). With job state on, the
+    /// <c>jobs</c> row tells how often this entry really started: fewer starts than the limit means it is innocent
+    /// and runs; as many means it is the one crashing its workers.
+    /// </summary>
+    private async Task<bool> NeverReallyStartedAsync(Delivery delivery, CancellationToken hardStop)
+    {
+        if (!_settings.PersistState || !JobEnvelope.TryParse(delivery.Entry, out var envelope, out _, out _))
+        {
+            return false;
+        }
+
+        await using var scope = _scopes.CreateAsyncScope();
+        var starts = await scope.ServiceProvider.GetRequiredService<JobStateStore>().FindStartsAsync(envelope.Type, envelope.JobId, hardStop);
+        if (starts is not { } row || row.EntryId != envelope.EntryId)
+        {
+            return true;
+        }
+
+        // Attempts before this entry ran on earlier entries (one per attempt number); the rest are this entry's starts.
+        var startsOfThisEntry = row.Attempts - (envelope.Attempt - 1);
+        return startsOfThisEntry < _settings.MaxDeliveries;
     }
 
     private bool ShouldRetryInline(Exception? exception, ResilienceContext resilience)

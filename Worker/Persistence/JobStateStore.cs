@@ -21,6 +21,15 @@ internal sealed class JobStateStore(WorkerDbContext db, JobStateBatcher batcher,
     /// <summary>Marks success for a job whose handler applied no effects through <see cref="ApplyEffectsOnceAsync"/>.</summary>
     public Task MarkSucceededAsync(string type, string id, CancellationToken ct) => batcher.MarkSucceededAsync(type, id, ct);
 
+    /// <summary>How often the job has started, and on which entry it last did; null when it never started.</summary>
+    public async Task<(int Attempts, string? EntryId)?> FindStartsAsync(string type, string id, CancellationToken ct)
+    {
+        var rows = await db.Database.SqlQuery<StartsRow>($"""
+            SELECT attempts AS "Attempts", stream_entry_id AS "EntryId" FROM jobs WHERE type = {type} AND id = {id}
+            """).ToListAsync(ct);
+        return rows is [var row] ? (row.Attempts, row.EntryId) : null;
+    }
+
     public Task MarkFailedAsync(string type, string id, string error, CancellationToken ct)
     {
         var now = time.GetUtcNow();
@@ -88,6 +97,8 @@ internal sealed class JobStateStore(WorkerDbContext db, JobStateBatcher batcher,
         await tx.CommitAsync(ct);
         return true;
     }
+
+    private sealed record StartsRow(int Attempts, string? EntryId);
 
     private static string Cap(string text, int max) => text.Length <= max ? text : text[..max];
 }

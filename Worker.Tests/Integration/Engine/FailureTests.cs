@@ -103,7 +103,7 @@ public sealed class FailureTests : EngineTestBase
     }
 
     [Test]
-    public async Task Run_EntryDeliveredMoreThanTheLimit_DeadLetteredAsPoison()
+    public async Task Run_EntryDeliveredMoreThanTheLimitWithoutJobState_DeadLetteredAsPoison()
     {
         var jobId = await EnqueueDirectAsync("{}");
         var read = await ReadAsGhostAsync("crashed-consumer");
@@ -112,6 +112,7 @@ public sealed class FailureTests : EngineTestBase
 
         await using var host = await WorkerTestHost.StartAsync(Settings(
             ("Worker:Jobs:noop:MaxDeliveries", "5"),
+            ("Worker:Jobs:noop:PersistState", "false"),
             ("Worker:Jobs:noop:VisibilityTimeout", "00:00:00.300")));
 
         var letter = (await WaitForDeadLettersAsync(1)).Single();
@@ -122,6 +123,23 @@ public sealed class FailureTests : EngineTestBase
             Assert.That(Field(letter, "error_message"), Does.Contain("delivered 6 times"));
         });
         await Eventually.TrueAsync(async () => await PendingAsync() == 0, "the poison entry acked");
-        await WaitForStatusAsync(jobId, "dead_lettered");
+    }
+
+    [Test]
+    public async Task Run_EntryRedeliveredOftenButNeverStarted_RunsInsteadOfBeingDeadLettered()
+    {
+        // Prefetched beside a job that kept killing its workers: reclaimed many times, never started. Job state
+        // knows it never ran, so it is not taken for the poison.
+        var jobId = await EnqueueDirectAsync("""{"effect":true}""");
+        var read = await ReadAsGhostAsync("crashed-consumer");
+        await Db.ExecuteAsync("XCLAIM", (RedisKey)Stream, "workers", "crashed-consumer", 0, read[0].Id, "RETRYCOUNT", 9);
+
+        await using var host = await WorkerTestHost.StartAsync(Settings(
+            ("Worker:Jobs:noop:MaxDeliveries", "3"),
+            ("Worker:Jobs:noop:VisibilityTimeout", "00:00:00.300")));
+
+        await WaitForStatusAsync(jobId, "succeeded");
+        Assert.That(await EffectsAsync(jobId), Is.EqualTo(1));
+        Assert.That(await DeadLettersAsync(), Is.Empty);
     }
 }

@@ -1,0 +1,281 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using StackExchange.Redis;
+using Worker.Tests.Support;
+
+namespace Worker.Tests.Integration.Soak;
+
+/// <summary>
+/// Load, faults at random, then a global check of every job, as Jepsen-style suites do. Two worker processes consume
+/// one stream on a Redis of the test's own (AOF, fsync always) and reach PostgreSQL through a proxy the test can cut;
+/// a producer keeps a ledger of every job id; an injector picks faults at random (kill -9, SIGTERM, SIGSTOP past the
+/// visibility timeout, CLIENT KILL, Redis killed and restarted, PostgreSQL cut). Afterwards every ledger job must have
+/// had its effect exactly once or be dead-lettered exactly once; nothing may be pending.
+/// Runs for SOAK_SECONDS (40 in ./scripts/test; ./scripts/soak --minutes N for longer).
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class SoakTests
+{
+    private static readonly string[] FaultKinds = ["kill9", "sigterm", "sigstop", "client_kill", "redis_restart", "postgres_cut"];
+
+    [Test]
+    public async Task Soak_RandomFaultsUnderLoad_EveryJobHasExactlyOneOutcome()
+    {
+        var seconds = int.TryParse(Environment.GetEnvironmentVariable("SOAK_SECONDS"), out var s) ? s : 40;
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("SOAK_SEED"), out var sd) ? sd : Environment.TickCount;
+        var random = new Random(seed);
+        TestContext.Out.WriteLine($"soak: {seconds} s, seed {seed}");
+
+        using var redis = new PrivateRedis();
+        await redis.StartAsync();
+        var postgres = new Npgsql.NpgsqlConnectionStringBuilder(TestEnvironment.Postgres);
+        await using var proxy = new TcpProxy(postgres.Host!, postgres.Port);
+        (postgres.Host, postgres.Port, postgres.Timeout) = ("127.0.0.1", proxy.Port, 3);
+        var stream = WorkerTestHost.NewStream();
+        var settings = WorkerTestHost.NoopSettings(stream);
+        foreach (var (key, value) in new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Redis"] = redis.Configuration + ",abortConnect=false",
+            ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
+            ["Worker:DrainTimeout"] = "00:00:03",
+            ["Worker:Jobs:noop:Concurrency"] = "8",
+            ["Worker:Jobs:noop:BatchSize"] = "20",
+            ["Worker:Jobs:noop:VisibilityTimeout"] = "00:00:02",
+            ["Worker:Jobs:noop:ClaimInterval"] = "00:00:00.200",
+            ["Worker:Jobs:noop:MaxDeliveries"] = "3",
+            ["Worker:Jobs:noop:Retry:BaseDelay"] = "00:00:00.200",
+        })
+        {
+            settings[key] = value;
+        }
+
+        await using var fleet = new Fleet(settings, 2);
+        using var producer = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",abortConnect=false,allowAdmin=true");
+        var ledger = new ConcurrentDictionary<string, string>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        var faults = new ConcurrentDictionary<string, int>();
+        var recoveries = new ConcurrentBag<double>();
+
+        var produce = Task.Run(() => ProduceAsync(producer.GetDatabase(), stream, ledger, new Random(seed + 1), stop.Token));
+        var inject = Task.Run(() => InjectAsync(fleet, redis, proxy, producer, stream, faults, recoveries, random, stop.Token));
+        await Task.WhenAll(produce, inject);
+
+        // Quiet: every fault undone, every worker up; then wait for the backlog to empty.
+        proxy.Restore();
+        fleet.ResumeAll();
+        await fleet.EnsureRunningAsync();
+        var db = producer.GetDatabase();
+        await Eventually.TrueAsync(async () =>
+        {
+            fleet.Revive();
+            try
+            {
+                var groups = await db.StreamGroupInfoAsync(stream);
+                return groups is [{ Lag: 0, PendingMessageCount: 0 }] && await db.SortedSetLengthAsync(stream + ":delayed") == 0;
+            }
+            catch (RedisException)
+            {
+                return false;
+            }
+        }, "the backlog to drain after the faults", TimeSpan.FromSeconds(120));
+        await fleet.StopAllAsync();
+
+        var report = await CheckAsync(db, stream, ledger);
+        TestContext.Out.WriteLine(string.Join("  ", FaultKinds.Select(k => $"{k}={faults.GetValueOrDefault(k)}")));
+        TestContext.Out.WriteLine($"{"enqueued",9} {"succeeded",9} {"dead",5} {"lost",5} {"dup_effects",11} {"dup_exec",8} {"restarts",8} {"recovery_max_s",14}");
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{ledger.Count,9} {report.Succeeded,9} {report.DeadLettered,5} {report.Lost.Count,5} {report.DuplicateEffects,11} {report.DuplicateExecutions,8} {fleet.Restarts,8} {(recoveries.IsEmpty ? 0 : recoveries.Max()),14:0.0}"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(ledger, Has.Count.GreaterThan(100), "the load ran");
+            Assert.That(report.Lost, Is.Empty, "jobs with neither their effect nor a dead letter");
+            Assert.That(report.DuplicateEffects, Is.Zero, "jobs whose effect happened twice");
+            Assert.That(report.DuplicateDeadLetters, Is.Zero, "jobs dead-lettered twice");
+        });
+    }
+
+    /// <summary>About 150 jobs a second: effects mostly, some permanent failures and malformed entries, one crash.</summary>
+    private static async Task ProduceAsync(IDatabase db, string stream, ConcurrentDictionary<string, string> ledger, Random random, CancellationToken stop)
+    {
+        var crashed = false;
+        var n = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var id = Guid.NewGuid().ToString("N");
+            var (kind, fields) = (n++ % 97, crashed) switch
+            {
+                (13, _) => ("dead", new NameValueEntry[] { new("type", "noop"), new("payload", """{"fail":"permanent"}"""), new("job_id", id) }),
+                (41, _) => ("dead", [new("type", "noop"), new("payload", "{oops"), new("job_id", id)]),
+                (77, false) => ("dead", [new("type", "noop"), new("payload", """{"crash":true}"""), new("job_id", id)]),
+                _ => ("effect", [new("type", "noop"), new("payload", $$"""{"effect":true,"delay_ms":{{random.Next(0, 30)}}}"""), new("job_id", id)]),
+            };
+            crashed |= n % 97 == 78;
+            // Until Redis confirms: a job counts in the ledger only once it is known to be in the stream.
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await db.StreamAddAsync(stream, fields);
+                    ledger[id] = kind;
+                    break;
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    await Task.Delay(50, CancellationToken.None);
+                }
+            }
+
+            await Task.Delay(random.Next(2, 12), CancellationToken.None);
+        }
+    }
+
+    private static async Task InjectAsync(
+        Fleet fleet, PrivateRedis redis, TcpProxy proxy, ConnectionMultiplexer admin, string stream,
+        ConcurrentDictionary<string, int> faults, ConcurrentBag<double> recoveries, Random random, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(random.Next(2000, 4000), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            // A poison job may have ended a worker by itself: bring every seat back before the next fault.
+            fleet.Revive();
+            var kind = FaultKinds[random.Next(FaultKinds.Length)];
+            faults.AddOrUpdate(kind, 1, (_, c) => c + 1);
+            switch (kind)
+            {
+                case "kill9":
+                    var consumer = fleet.KillOne(random);
+                    var watch = Stopwatch.StartNew();
+                    fleet.Revive();
+                    _ = Task.Run(async () =>
+                    {
+                        // Recovery: until nothing is pending under the dead consumer's name any more.
+                        while (watch.Elapsed < TimeSpan.FromSeconds(60))
+                        {
+                            try
+                            {
+                                var pending = await admin.GetDatabase().StreamPendingMessagesAsync(stream, "workers", 1, consumer);
+                                if (pending.Length == 0)
+                                {
+                                    recoveries.Add(watch.Elapsed.TotalSeconds);
+                                    return;
+                                }
+                            }
+                            catch (RedisException)
+                            {
+                            }
+
+                            await Task.Delay(100, CancellationToken.None);
+                        }
+                    }, CancellationToken.None);
+                    break;
+                case "sigterm":
+                    await fleet.TerminateOneAsync(random);
+                    fleet.Revive();
+                    break;
+                case "sigstop":
+                    fleet.PauseOne(random, TimeSpan.FromSeconds(3));
+                    break;
+                case "client_kill":
+                    try
+                    {
+                        await admin.GetDatabase().ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+                    }
+                    catch (Exception e) when (e is RedisException or TimeoutException)
+                    {
+                    }
+
+                    break;
+                case "redis_restart":
+                    redis.Kill();
+                    await redis.StartAsync();
+                    break;
+                case "postgres_cut":
+                    proxy.Cut();
+                    await Task.Delay(random.Next(2000, 6000), CancellationToken.None);
+                    proxy.Restore();
+                    break;
+            }
+        }
+    }
+
+    private static async Task<SoakReport> CheckAsync(IDatabase db, string stream, ConcurrentDictionary<string, string> ledger)
+    {
+        var ids = ledger.Keys.ToArray();
+        var succeeded = new HashSet<string>();
+        await using (var command = Infrastructure.Postgres.CreateCommand("SELECT id FROM jobs WHERE type = 'noop' AND id = ANY($1) AND status = 'succeeded'"))
+        {
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = ids });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                succeeded.Add(reader.GetString(0));
+            }
+        }
+
+        var effects = new Dictionary<string, long>();
+        await using (var command = Infrastructure.Postgres.CreateCommand("SELECT job_id, count(*) FROM noop_effects WHERE job_id = ANY($1) GROUP BY job_id"))
+        {
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = ids });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                effects[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+
+        var executions = await Infrastructure.ScalarAsync<long>(
+            "SELECT coalesce(sum(greatest(attempts - 1, 0)), 0) FROM jobs WHERE type = 'noop' AND id = ANY($1)", new object[] { ids });
+        var dlq = await db.StreamRangeAsync(stream + ":dlq");
+        var letters = dlq
+            .Select(e => (string?)e.Values.FirstOrDefault(v => v.Name == "job_id").Value)
+            .OfType<string>()
+            .GroupBy(id => id)
+            .ToDictionary(g => g.Key, g => g.Count());
+        var reasons = dlq.GroupBy(e => (string?)e.Values.FirstOrDefault(v => v.Name == "error_type").Value ?? "?")
+            .Select(g => $"{g.Key}={g.Count()}");
+        TestContext.Out.WriteLine("dead letters by reason: " + string.Join(" ", reasons));
+
+        var lost = new List<string>();
+        foreach (var (id, kind) in ledger)
+        {
+            var done = kind == "effect" ? succeeded.Contains(id) && effects.GetValueOrDefault(id) >= 1 : letters.ContainsKey(id);
+            if (!done)
+            {
+                lost.Add($"{id} ({kind})");
+            }
+        }
+
+        if (lost.Count > 0)
+        {
+            TestContext.Out.WriteLine("lost: " + string.Join(", ", lost.Take(20)));
+            foreach (var id in lost.Take(10).Select(l => l.Split(' ')[0]))
+            {
+                var row = await Infrastructure.ScalarAsync<string?>(
+                    "SELECT status || ' attempts=' || attempts || ' error=' || coalesce(last_error, '') FROM jobs WHERE type = 'noop' AND id = $1", id);
+                var letter = dlq.FirstOrDefault(e => e.Values.Any(v => v.Name == "job_id" && v.Value == id));
+                var inStream = (await db.StreamRangeAsync(stream)).Any(e => e.Values.Any(v => v.Name == "job_id" && v.Value == id));
+                TestContext.Out.WriteLine($"  {id}: row={row ?? "none"} dead_letter={(letter.IsNull ? "none" : (string?)letter.Values.First(v => v.Name == "error_type").Value)} in_stream={inStream}");
+            }
+        }
+
+        return new SoakReport(
+            succeeded.Count,
+            letters.Count,
+            lost,
+            effects.Count(e => e.Value > 1),
+            letters.Count(l => l.Value > 1),
+            executions);
+    }
+
+    private sealed record SoakReport(int Succeeded, int DeadLettered, List<string> Lost, int DuplicateEffects, int DuplicateDeadLetters, long DuplicateExecutions);
+}
