@@ -62,6 +62,7 @@ internal static class WorkerServiceCollectionExtensions
             .Validate(o => o.DeadLetters >= TimeSpan.Zero && o.FinishedJobs >= TimeSpan.Zero, $"{RetentionOptions.SectionName}:DeadLetters and FinishedJobs must be zero (keep) or positive")
             .Validate(o => o.Interval > TimeSpan.Zero, $"{RetentionOptions.SectionName}:Interval must be positive");
         services.AddHostedService<RetentionService>();
+        services.AddSingleton<LastChanceGate>();
         services.AddSingleton<ConsumerPoolService>();
         services.AddHostedService(sp => sp.GetRequiredService<ConsumerPoolService>());
         services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>

@@ -34,11 +34,13 @@ internal sealed partial class JobExecutor
     private readonly ILogger _logger;
     private readonly JobTypeSettings _settings;
     private readonly ResiliencePipeline _inlineRetry;
+    private readonly LastChanceGate _gate;
 
     public JobExecutor(
-        IServiceScopeFactory scopes, IJobHandler handler, JobStreamClient stream, JobEventPublisher events, TimeProvider time, ILogger logger)
+        IServiceScopeFactory scopes, IJobHandler handler, JobStreamClient stream, JobEventPublisher events, LastChanceGate gate,
+        TimeProvider time, ILogger logger)
     {
-        (_scopes, _handler, _stream, _events, _time, _logger) = (scopes, handler, stream, events, time, logger);
+        (_scopes, _handler, _stream, _events, _gate, _time, _logger) = (scopes, handler, stream, events, gate, time, logger);
         _settings = stream.Settings;
         _inlineRetry = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
@@ -114,6 +116,8 @@ internal sealed partial class JobExecutor
 
         using var activity = WorkerActivity.StartProcess(envelope.Type, _settings.StreamKey, envelope.JobId, envelope.EntryId, envelope.TraceParent);
         using var logScope = _logger.BeginScope(new JobLogScope(envelope.JobId, envelope.Type, envelope.EntryId));
+        // Before the attempt is counted: a process that dies while this entry waits has not started it.
+        using var turn = await _gate.EnterAsync(lastChance: delivery.DeliveryCount >= _settings.MaxDeliveries, hardStop);
         await using var scope = _scopes.CreateAsyncScope();
         // The store (and the pooled DbContext behind it) only when something needs it: not for a stateless job.
         JobStateStore? lazyStore = null;

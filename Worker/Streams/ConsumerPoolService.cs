@@ -18,6 +18,7 @@ internal sealed partial class ConsumerPoolService(
     IConnectionMultiplexer redis,
     IServiceScopeFactory scopes,
     JobEventPublisher events,
+    LastChanceGate gate,
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService
 {
@@ -44,7 +45,7 @@ internal sealed partial class ConsumerPoolService(
             var consumerName = $"{prefix}-{pid}-{index++}";
             var stream = new JobStreamClient(redis, settings, consumerName);
             var logger = loggers.CreateLogger($"Worker.Jobs.{handler.JobType}");
-            var executor = new JobExecutor(scopes, handler, stream, events, time, logger);
+            var executor = new JobExecutor(scopes, handler, stream, events, gate, time, logger);
             var consumer = new JobConsumer(
                 stream,
                 executor,
