@@ -33,8 +33,7 @@ internal sealed class TcpProxy : IAsyncDisposable
         {
             foreach (var client in _open)
             {
-                client.Client.LingerState = new LingerOption(true, 0);
-                client.Dispose();
+                Abort(client);
             }
 
             _open.Clear();
@@ -73,13 +72,29 @@ internal sealed class TcpProxy : IAsyncDisposable
 
             if (_cut)
             {
-                inbound.Client.LingerState = new LingerOption(true, 0);
-                inbound.Dispose();
+                Abort(inbound);
                 continue;
             }
 
             _ = Task.Run(() => PipeAsync(inbound));
         }
+    }
+
+    /// <summary>Closes with a reset (linger 0), as a crashed server's connections end; a client already closed is fine.</summary>
+    private static void Abort(TcpClient client)
+    {
+        try
+        {
+            if (client.Client is { } socket)
+            {
+                socket.LingerState = new LingerOption(true, 0);
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+        }
+
+        client.Dispose();
     }
 
     private async Task PipeAsync(TcpClient inbound)
