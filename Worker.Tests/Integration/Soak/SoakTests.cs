@@ -59,7 +59,7 @@ public sealed class SoakTests
         var recoveries = new ConcurrentBag<double>();
 
         var produce = Task.Run(() => ProduceAsync(producer.GetDatabase(), stream, ledger, new Random(seed + 1), stop.Token));
-        var inject = Task.Run(() => InjectAsync(fleet, redis, proxy, producer, stream, faults, recoveries, random, stop.Token));
+        var inject = Task.Run(() => InjectAsync(fleet, redis, proxy, producer, stream, faults, recoveries, random, seconds >= 120, stop.Token));
         await Task.WhenAll(produce, inject);
 
         // Quiet: every fault undone, every worker up; then wait for the backlog to empty.
@@ -96,7 +96,10 @@ public sealed class SoakTests
         });
     }
 
-    /// <summary>About 150 jobs a second: effects mostly, some permanent failures and malformed entries, one crash.</summary>
+    /// <summary>
+    /// About 150 jobs a second: effects mostly, and poison mixed in: permanent failures, an unknown type, malformed
+    /// JSON, a missing payload, one 10 MB payload, and one job that crashes the process running it.
+    /// </summary>
     private static async Task ProduceAsync(IDatabase db, string stream, ConcurrentDictionary<string, string> ledger, Random random, CancellationToken stop)
     {
         var crashed = false;
@@ -107,7 +110,10 @@ public sealed class SoakTests
             var (kind, fields) = (n++ % 97, crashed) switch
             {
                 (13, _) => ("dead", new NameValueEntry[] { new("type", "noop"), new("payload", """{"fail":"permanent"}"""), new("job_id", id) }),
+                (29, _) => ("dead", [new("type", "mail"), new("payload", "{}"), new("job_id", id)]),
                 (41, _) => ("dead", [new("type", "noop"), new("payload", "{oops"), new("job_id", id)]),
+                (53, _) => ("dead", [new("type", "noop"), new("job_id", id)]),
+                (67, _) when n < 100 => ("dead", [new("type", "noop"), new("payload", $$"""{"pad":"{{new string('x', 10 << 20)}}"}"""), new("job_id", id)]),
                 (77, false) => ("dead", [new("type", "noop"), new("payload", """{"crash":true}"""), new("job_id", id)]),
                 _ => ("effect", [new("type", "noop"), new("payload", $$"""{"effect":true,"delay_ms":{{random.Next(0, 30)}}}"""), new("job_id", id)]),
             };
@@ -133,7 +139,7 @@ public sealed class SoakTests
 
     private static async Task InjectAsync(
         Fleet fleet, PrivateRedis redis, TcpProxy proxy, ConnectionMultiplexer admin, string stream,
-        ConcurrentDictionary<string, int> faults, ConcurrentBag<double> recoveries, Random random, CancellationToken stop)
+        ConcurrentDictionary<string, int> faults, ConcurrentBag<double> recoveries, Random random, bool longRun, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
@@ -200,8 +206,9 @@ public sealed class SoakTests
                     await redis.StartAsync();
                     break;
                 case "postgres_cut":
+                    // Up to 20 s in a long run (a database restart), a few seconds in the short one.
                     proxy.Cut();
-                    await Task.Delay(random.Next(2000, 6000), CancellationToken.None);
+                    await Task.Delay(random.Next(2000, longRun ? 20_000 : 6000), CancellationToken.None);
                     proxy.Restore();
                     break;
             }
