@@ -11,7 +11,7 @@ internal sealed class PrivateRedis : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("worker-redis-").FullName;
     private Process? _process;
 
-    public PrivateRedis() => Port = FreePort();
+    public PrivateRedis() => Port = Ports.Free();
 
     public int Port { get; }
 
@@ -61,10 +61,4 @@ internal sealed class PrivateRedis : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -29,6 +29,11 @@ public abstract class EngineTestBase
         return settings;
     }
 
+    /// <summary>True once a worker's reader has parked its blocking XREADGROUP on Redis.</summary>
+    internal static async Task<bool> ReaderParkedAsync() =>
+        ((string?)await Db.ExecuteAsync("CLIENT", "LIST"))!.Split('\n')
+            .Any(c => c.Contains("cmd=xreadgroup", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal));
+
     internal static string NewJobId() => Guid.NewGuid().ToString("N");
 
     internal async Task<long> PendingAsync() =>

@@ -12,10 +12,7 @@ public sealed class LifecycleTests : EngineTestBase
     {
         var host = await WorkerTestHost.StartAsync(Settings(("Worker:Jobs:noop:BlockTime", "00:00:10")));
         // Let the reader park its blocking read before stopping.
-        await Eventually.TrueAsync(
-            async () => ((string?)await Db.ExecuteAsync("CLIENT", "LIST"))!.Split('\n')
-                .Any(c => c.Contains(":reader ", StringComparison.Ordinal) && c.Contains("cmd=xreadgroup", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal)),
-            "the reader to park a blocking XREADGROUP");
+        await Eventually.TrueAsync(ReaderParkedAsync, "the reader to park a blocking XREADGROUP");
 
         var elapsed = await host.StopAsync();
         host.Host.Dispose();

@@ -10,12 +10,6 @@ public sealed partial class ObservabilityTests : EngineTestBase
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private Dictionary<string, string?> HttpSettings(int port, params (string, string)[] extra) =>
         Settings([("Worker:Http:Port", port.ToString()), ("Worker:Http:Host", "127.0.0.1"), ("Worker:Http:StatsInterval", "00:00:00.200"), .. extra]);
@@ -46,7 +40,7 @@ public sealed partial class ObservabilityTests : EngineTestBase
     [Test]
     public async Task Metrics_JobsRun_NamedSeriesMove()
     {
-        var port = FreePort();
+        var port = Ports.Free();
         await using var host = await WorkerTestHost.StartAsync(HttpSettings(port));
         await Eventually.TrueAsync(async () => await StatusOfAsync($"http://127.0.0.1:{port}/metrics") == 200, "/metrics to answer");
         var before = await SeriesAsync(port, "worker_jobs_processed_total", "job_type=\"noop\"");
@@ -70,7 +64,7 @@ public sealed partial class ObservabilityTests : EngineTestBase
     {
         using var redis = new PrivateRedis();
         await redis.StartAsync();
-        var port = FreePort();
+        var port = Ports.Free();
         await using var host = await WorkerTestHost.StartAsync(HttpSettings(port, ("ConnectionStrings:Redis", redis.Configuration + ",abortConnect=false")));
         var live = $"http://127.0.0.1:{port}/health/live";
         var ready = $"http://127.0.0.1:{port}/health/ready";
@@ -92,15 +86,13 @@ public sealed partial class ObservabilityTests : EngineTestBase
         // Fake time jumps past the liveness timeout while the reader sits in a 10 s blocking read: the maintenance
         // loop beats at the new time, the parked reader cannot, exactly as a wedged loop would look.
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        var port = FreePort();
+        var port = Ports.Free();
         await using var host = await WorkerTestHost.StartAsync(
             HttpSettings(port, ("Worker:Jobs:noop:BlockTime", "00:00:10"), ("Worker:Http:LivenessTimeout", "00:00:30")),
             services => services.AddSingleton<TimeProvider>(clock));
         var live = $"http://127.0.0.1:{port}/health/live";
         await Eventually.TrueAsync(async () => await StatusOfAsync(live) == 200, "live at first");
-        await Eventually.TrueAsync(
-            async () => ((string?)await Db.ExecuteAsync("CLIENT", "LIST"))!.Split('\n').Any(c => c.Contains("cmd=xreadgroup", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal)),
-            "the reader to park its blocking read");
+        await Eventually.TrueAsync(ReaderParkedAsync, "the reader to park its blocking read");
 
         clock.Advance(TimeSpan.FromSeconds(45));
 
@@ -112,7 +104,7 @@ public sealed partial class ObservabilityTests : EngineTestBase
     [Test]
     public async Task Health_LagWithNothingFinishing_ReadyReportsStuck()
     {
-        var port = FreePort();
+        var port = Ports.Free();
         await using var host = await WorkerTestHost.StartAsync(HttpSettings(port,
             ("Worker:Http:StuckAfter", "00:00:00.500"), ("Worker:Jobs:noop:Concurrency", "1"), ("Worker:Jobs:noop:BatchSize", "1")));
         var ready = $"http://127.0.0.1:{port}/health/ready";

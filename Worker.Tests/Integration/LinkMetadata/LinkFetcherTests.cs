@@ -69,7 +69,7 @@ public sealed class LinkFetcherTests
     public async Task FetchPage_BlockedAddress_SameAnswerWhetherOrNotAPortIsOpen()
     {
         await using var canary = new PageServer().Html("/", "open");
-        var closedPort = FreePort();
+        var closedPort = Ports.Free();
         using var fetcher = Fetcher(canary, o => o.AllowedPorts.Add(closedPort), allowLoopback: false);
 
         var open = await Assert.ThrowsAsync<FetchException>(() => fetcher.FetchPageAsync(canary.Url("/"), CancellationToken.None));
@@ -276,10 +276,4 @@ public sealed class LinkFetcherTests
         Assert.That(server.MaxConcurrentRequests, Is.InRange(1, 2));
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
