@@ -51,6 +51,9 @@ public sealed class AddressPolicyTests
     [TestCase("2002:7f00:1::")]
     [TestCase("2002:a9fe:a9fe::1")]
     [TestCase("2002:c0a8:101::1")]
+    [TestCase("::ffff:0:7f00:1")]
+    [TestCase("4000::1")]
+    [TestCase("e000::1")]
     public void IsBlocked_InternalOrReservedAddress_IsRefused(string address)
     {
         Assert.That(AddressPolicy.IsBlocked(IPAddress.Parse(address)), Is.True);

@@ -54,6 +54,9 @@ internal static class AddressPolicy
     private static readonly IPNetwork Compatible = IPNetwork.Parse("::/96");
     private static readonly IPNetwork LoopbackV4 = IPNetwork.Parse("127.0.0.0/8");
 
+    /// <summary>Global unicast: every public IPv6 address lies here; anything outside it is reserved or local.</summary>
+    private static readonly IPNetwork GlobalUnicastV6 = IPNetwork.Parse("2000::/3");
+
     /// <param name="allowLoopback">Test-only: admits 127.0.0.0/8 and ::1 (in any spelling), nothing else.</param>
     public static bool IsBlocked(IPAddress address, bool allowLoopback = false)
     {
@@ -91,6 +94,11 @@ internal static class AddressPolicy
         if (SixToFour.Contains(address))
         {
             return IsBlockedV4(new IPAddress(bytes.AsSpan(2, 4)), allowLoopback);
+        }
+
+        if (!GlobalUnicastV6.Contains(address))
+        {
+            return true;
         }
 
         foreach (var network in BlockedV6)
