@@ -12,8 +12,6 @@ internal sealed class JobStateStore(WorkerDbContext db, JobStateBatcher batcher,
     private const int MaxErrorLength = 2000;
     private const int MaxProgressMessageLength = 500;
 
-    public WorkerDbContext Db => db;
-
     /// <summary>Records an execution: inserts the row or counts one more attempt. A succeeded job stays succeeded.</summary>
     public Task<JobStart> BeginAttemptAsync(string type, string id, string entryId, CancellationToken ct) =>
         batcher.BeginAttemptAsync(type, id, entryId, ct);

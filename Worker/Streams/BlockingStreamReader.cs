@@ -36,8 +36,6 @@ internal sealed class BlockingStreamReader : IAsyncDisposable
         return reader;
     }
 
-    public bool IsConnected => _connection.IsConnected;
-
     /// <summary>Reads up to <paramref name="count"/> new entries, waiting at most <paramref name="block"/> for the first.</summary>
     public async Task<StackExchange.Redis.StreamEntry[]> ReadAsync(
         string streamKey, string group, string consumer, int count, TimeSpan block)
