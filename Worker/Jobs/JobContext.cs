@@ -6,7 +6,7 @@ namespace Worker.Jobs;
 
 /// <summary>What a handler knows of the job it runs, and the ways it reports back. One per execution.</summary>
 internal sealed class JobContext(
-    JobEnvelope envelope, long deliveryCount, string consumer, IServiceProvider services, Func<JobStateStore> state, bool persistState)
+    JobEnvelope envelope, long deliveryCount, string consumer, MessageScope scope, bool persistState)
 {
     public string JobId => envelope.JobId;
     public string JobType => envelope.Type;
@@ -20,8 +20,8 @@ internal sealed class JobContext(
     /// <summary>The number (1-based) of this execution among all of the job's attempts.</summary>
     public int Attempt { get; internal set; } = envelope.Attempt;
 
-    /// <summary>The message's DI scope.</summary>
-    public IServiceProvider Services => services;
+    /// <summary>The message's DI scope, created on first use.</summary>
+    public IServiceProvider Services => scope.Services;
 
     /// <summary>True once <see cref="ApplyEffectsOnceAsync"/> has committed (or found committed) the job's effects.</summary>
     public bool EffectsSettled { get; private set; }
@@ -44,7 +44,7 @@ internal sealed class JobContext(
     public Task ReportProgressAsync(int current, int total, string? message, CancellationToken cancellationToken) =>
         !persistState
             ? Task.CompletedTask
-            : state().ReportProgressAsync(JobType, JobId, current, total, message, cancellationToken);
+            : scope.Store.ReportProgressAsync(JobType, JobId, current, total, message, cancellationToken);
 
     /// <summary>
     /// Applies the job's database effects and marks it succeeded in one transaction, once per job however often
@@ -52,7 +52,7 @@ internal sealed class JobContext(
     /// </summary>
     public async Task<bool> ApplyEffectsOnceAsync(Func<WorkerDbContext, CancellationToken, Task> effects, CancellationToken cancellationToken)
     {
-        var applied = await state().ApplyEffectsOnceAsync(JobType, JobId, EntryId, effects, cancellationToken);
+        var applied = await scope.Store.ApplyEffectsOnceAsync(JobType, JobId, EntryId, effects, cancellationToken);
         EffectsSettled = true;
         return applied;
     }

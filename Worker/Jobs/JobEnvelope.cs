@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using StackExchange.Redis;
 using Worker.Streams;
@@ -20,70 +20,123 @@ internal sealed record JobEnvelope(
     /// <summary>Largest payload accepted: 1 MiB of UTF-8. A larger one is dead-lettered, not parsed.</summary>
     public const int MaxPayloadBytes = 1 << 20;
 
+    /// <summary>The last millisecond of year 9999: a later <c>enqueued_at</c> is ignored, not an error.</summary>
+    private const long MaxUnixMilliseconds = 253_402_300_799_999;
+
     /// <summary>Reads and checks an entry; on failure gives a stable reason and a message for the dead letter.</summary>
-    public static bool TryParse(StreamEntry entry, out JobEnvelope envelope, out string reason, out string message)
+    public static bool TryParse(StreamEntry entry, out JobEnvelope envelope, out string reason, out string message) =>
+        TryParse(entry, entry.Id.ToString(), out envelope, out reason, out message);
+
+    /// <summary>
+    /// As <see cref="TryParse(StreamEntry, out JobEnvelope, out string, out string)"/> with the entry id already
+    /// decoded. Field names are matched on their bytes and the payload is checked as UTF-8 before it is decoded, so
+    /// a well-formed entry costs one string per field it keeps and nothing else.
+    /// </summary>
+    public static bool TryParse(StreamEntry entry, string entryId, out JobEnvelope envelope, out string reason, out string message)
     {
         envelope = null!;
-        string? type = null, payload = null, jobId = null, enqueuedAt = null, traceParent = null, attempt = null;
+        RedisValue type = RedisValue.Null, payload = RedisValue.Null, jobId = RedisValue.Null,
+            enqueuedAt = RedisValue.Null, traceParent = RedisValue.Null, attempt = RedisValue.Null;
+        Span<byte> buffer = stackalloc byte[16];
         foreach (var field in entry.Values)
         {
-            switch ((string?)field.Name)
+            // The names of StreamFields, as bytes; longer names are none of ours.
+            var length = field.Name.GetByteCount();
+            if (length > buffer.Length)
             {
-                case StreamFields.Type: type = field.Value; break;
-                case StreamFields.Payload: payload = field.Value; break;
-                case StreamFields.JobId: jobId = field.Value; break;
-                case StreamFields.EnqueuedAt: enqueuedAt = field.Value; break;
-                case StreamFields.TraceParent: traceParent = field.Value; break;
-                case StreamFields.Attempt: attempt = field.Value; break;
+                continue;
             }
+
+            field.Name.CopyTo(buffer);
+            var name = buffer[..length];
+            if (name.SequenceEqual("type"u8)) { type = field.Value; }
+            else if (name.SequenceEqual("payload"u8)) { payload = field.Value; }
+            else if (name.SequenceEqual("job_id"u8)) { jobId = field.Value; }
+            else if (name.SequenceEqual("enqueued_at"u8)) { enqueuedAt = field.Value; }
+            else if (name.SequenceEqual("traceparent"u8)) { traceParent = field.Value; }
+            else if (name.SequenceEqual("attempt"u8)) { attempt = field.Value; }
         }
 
-        var entryId = entry.Id.ToString();
         (reason, message) = (string.Empty, string.Empty);
-        if (string.IsNullOrWhiteSpace(type))
+        var typeText = (string?)type;
+        if (string.IsNullOrWhiteSpace(typeText))
         {
             (reason, message) = ("malformed_entry", "the entry has no 'type' field");
             return false;
         }
 
-        if (payload is null)
+        if (payload.IsNull)
         {
             (reason, message) = ("malformed_entry", "the entry has no 'payload' field");
             return false;
         }
 
-        if (Encoding.UTF8.GetByteCount(payload) > MaxPayloadBytes)
+        var payloadLength = payload.GetByteCount();
+        if (payloadLength > MaxPayloadBytes)
         {
             (reason, message) = ("payload_too_large", $"the payload exceeds {MaxPayloadBytes} bytes");
             return false;
         }
 
-        if (!IsJson(payload, out var jsonError))
+        if (!IsJson(payload, payloadLength, out var jsonError))
         {
             (reason, message) = ("malformed_payload", $"the payload is not valid JSON: {jsonError}");
             return false;
         }
 
+        // Numbers arrive already parsed: the client stores a canonical integer reply as one.
         var attemptNumber = 1;
-        if (attempt is not null && (!int.TryParse(attempt, NumberStyles.None, CultureInfo.InvariantCulture, out attemptNumber) || attemptNumber < 1))
+        if (!attempt.IsNull && (!attempt.TryParse(out attemptNumber) || attemptNumber < 1))
         {
             (reason, message) = ("malformed_entry", "the 'attempt' field is not a positive integer");
             return false;
         }
 
-        DateTimeOffset? enqueued = long.TryParse(enqueuedAt, NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+        DateTimeOffset? enqueued = !enqueuedAt.IsNull && enqueuedAt.TryParse(out long ms) && ms is >= 0 and <= MaxUnixMilliseconds
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
             : null;
+        var jobIdText = (string?)jobId;
         envelope = new JobEnvelope(
-            type, payload, string.IsNullOrEmpty(jobId) ? entryId : jobId, entryId, attemptNumber, enqueued, traceParent, entry.Values);
+            typeText, (string)payload!, string.IsNullOrEmpty(jobIdText) ? entryId : jobIdText, entryId, attemptNumber, enqueued,
+            (string?)traceParent, entry.Values);
         return true;
     }
 
-    private static bool IsJson(string payload, out string error)
+    /// <summary>One forward pass of the reader over the bytes: validates without building a document.</summary>
+    private static bool IsJson(RedisValue payload, int length, out string error)
+    {
+        byte[]? rented = null;
+        Span<byte> bytes = length <= 256 ? stackalloc byte[256] : (rented = ArrayPool<byte>.Shared.Rent(length));
+        try
+        {
+            payload.CopyTo(bytes);
+            return IsJson(bytes[..length], out error);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static bool IsJson(ReadOnlySpan<byte> payload, out string error)
     {
         try
         {
-            using var _ = JsonDocument.Parse(payload);
+            var reader = new Utf8JsonReader(payload);
+            while (reader.Read())
+            {
+            }
+
+            // An empty payload reads as no token at all: not a JSON document.
+            if (reader.TokenType == JsonTokenType.None)
+            {
+                error = "the payload is empty";
+                return false;
+            }
+
             error = string.Empty;
             return true;
         }

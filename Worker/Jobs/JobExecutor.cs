@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Polly;
@@ -35,6 +36,7 @@ internal sealed partial class JobExecutor
     private readonly JobTypeSettings _settings;
     private readonly ResiliencePipeline _inlineRetry;
     private readonly LastChanceGate _gate;
+    private AttemptTimeouts? _timeouts;
 
     public JobExecutor(
         IServiceScopeFactory scopes, IJobHandler handler, JobStreamClient stream, JobEventPublisher events, LastChanceGate gate,
@@ -47,7 +49,7 @@ internal sealed partial class JobExecutor
             {
                 Name = $"inline-retry:{_settings.JobType}",
                 MaxRetryAttempts = Math.Max(1, _settings.Retry.MaxAttempts),
-                ShouldHandle = args => ValueTask.FromResult(ShouldRetryInline(args.Outcome.Exception, args.Context)),
+                ShouldHandle = args => ValueTask.FromResult(ShouldRetryInline(args.Outcome.Exception, args.Context.Properties.GetValue(RunKey, null!))),
                 OnRetry = _ =>
                 {
                     WorkerMetrics.RecordRetried(_settings.JobType);
@@ -102,7 +104,7 @@ internal sealed partial class JobExecutor
                 hardStop);
         }
 
-        if (!JobEnvelope.TryParse(delivery.Entry, out var envelope, out var reason, out var message))
+        if (!JobEnvelope.TryParse(delivery.Entry, delivery.Id, out var envelope, out var reason, out var message))
         {
             return await DeadLetterUnparsedAsync(delivery, reason, message, hardStop);
         }
@@ -118,13 +120,12 @@ internal sealed partial class JobExecutor
         using var logScope = _logger.BeginScope(new JobLogScope(envelope.JobId, envelope.Type, envelope.EntryId));
         // Before the attempt is counted: a process that dies while this entry waits has not started it.
         using var turn = await _gate.EnterAsync(lastChance: delivery.DeliveryCount >= _settings.MaxDeliveries, hardStop);
-        await using var scope = _scopes.CreateAsyncScope();
-        // The store (and the pooled DbContext behind it) only when something needs it: not for a stateless job.
-        JobStateStore? lazyStore = null;
-        JobStateStore Store() => lazyStore ??= scope.ServiceProvider.GetRequiredService<JobStateStore>();
+        // The DI scope and the store (with the pooled DbContext behind it) only when something asks: not for a
+        // stateless job whose handler needs no services.
+        await using var scope = new MessageScope(_scopes);
         if (_settings.PersistState)
         {
-            var start = await Store().BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
+            var start = await scope.Store.BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
             if (start.AlreadySucceeded)
             {
                 LogDuplicateSkipped(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
@@ -132,30 +133,24 @@ internal sealed partial class JobExecutor
             }
         }
 
-        var context = new JobContext(envelope, delivery.DeliveryCount, _stream.Consumer, scope.ServiceProvider, Store, _settings.PersistState);
-        var run = new AttemptRun(this, context, Store, hardStop);
-        var resilience = ResilienceContextPool.Shared.Get(hardStop);
-        resilience.Properties.Set(RunKey, run);
+        var context = new JobContext(envelope, delivery.DeliveryCount, _stream.Consumer, scope, _settings.PersistState);
+        var run = new AttemptRun(this, context, scope, Timeouts(hardStop));
         try
         {
-            await _inlineRetry.ExecuteAsync(static (rc, r) => r.ExecuteAttemptAsync(rc.CancellationToken), resilience, run);
+            await RunAttemptsAsync(run, hardStop);
         }
         catch (PermanentJobException e)
         {
-            return await DeadLetterAsync(envelope, context.Attempt, e.Reason, e.Message, Store(), hardStop);
+            return await DeadLetterAsync(envelope, context.Attempt, e.Reason, e.Message, StoreIfKept(scope), hardStop);
         }
         catch (Exception e) when (e is not OperationCanceledException && !InfrastructureFailure.Is(e))
         {
-            return await RetryLaterOrDeadLetterAsync(envelope, context.Attempt, e, Store(), hardStop);
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(resilience);
+            return await RetryLaterOrDeadLetterAsync(envelope, context.Attempt, e, StoreIfKept(scope), hardStop);
         }
 
         if (_settings.PersistState && !context.EffectsSettled)
         {
-            await Store().MarkSucceededAsync(envelope.Type, envelope.JobId, hardStop);
+            await scope.Store.MarkSucceededAsync(envelope.Type, envelope.JobId, hardStop);
         }
 
         WorkerMetrics.RecordSucceeded(envelope.Type, run.LastDuration);
@@ -165,6 +160,50 @@ internal sealed partial class JobExecutor
                 envelope.JobId, envelope.Type, envelope.EntryId, context.Attempt, _time.GetUtcNow())));
         }
         return DeliveryOutcome.Ack;
+    }
+
+
+    /// <summary>
+    /// The first execution runs directly, so a job that succeeds pays nothing for the retry pipeline. A failure that
+    /// qualifies for a brief in-process retry hands over to the pipeline, which replays that failure as its first
+    /// outcome: its delay, its retry count and the later executions are then the pipeline's, as if it had run all.
+    /// </summary>
+    private async ValueTask RunAttemptsAsync(AttemptRun run, CancellationToken hardStop)
+    {
+        try
+        {
+            await run.ExecuteAttemptAsync(hardStop);
+            return;
+        }
+        catch (Exception e) when (ShouldRetryInline(e, run))
+        {
+            run.Replay = ExceptionDispatchInfo.Capture(e);
+        }
+
+        var resilience = ResilienceContextPool.Shared.Get(hardStop);
+        resilience.Properties.Set(RunKey, run);
+        try
+        {
+            await _inlineRetry.ExecuteAsync(static (rc, r) => r.ExecuteAttemptAsync(rc.CancellationToken), resilience, run);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(resilience);
+        }
+    }
+
+    private JobStateStore? StoreIfKept(MessageScope scope) => _settings.PersistState ? scope.Store : null;
+
+    /// <summary>The reusable timeout sources tied to <paramref name="hardStop"/> (one consumer passes one token).</summary>
+    private AttemptTimeouts Timeouts(CancellationToken hardStop)
+    {
+        var timeouts = _timeouts;
+        if (timeouts is null || timeouts.HardStop != hardStop)
+        {
+            _timeouts = timeouts = new AttemptTimeouts(_time, _settings.HandlerTimeout, hardStop);
+        }
+
+        return timeouts;
     }
 
     /// <summary>
@@ -192,14 +231,13 @@ internal sealed partial class JobExecutor
         return startsOfThisEntry < _settings.MaxDeliveries;
     }
 
-    private bool ShouldRetryInline(Exception? exception, ResilienceContext resilience)
+    private bool ShouldRetryInline(Exception? exception, AttemptRun run)
     {
         if (exception is null or PermanentJobException or OperationCanceledException || InfrastructureFailure.Is(exception))
         {
             return false;
         }
 
-        var run = resilience.Properties.GetValue(RunKey, null!);
         if (run.Context.Attempt >= _settings.Retry.MaxAttempts)
         {
             return false;
@@ -221,7 +259,7 @@ internal sealed partial class JobExecutor
             : Backoff.Delay(_settings.Retry, failedAttempt, Random.Shared);
 
     private async Task<DeliveryOutcome> RetryLaterOrDeadLetterAsync(
-        JobEnvelope envelope, int attempt, Exception error, JobStateStore store, CancellationToken hardStop)
+        JobEnvelope envelope, int attempt, Exception error, JobStateStore? store, CancellationToken hardStop)
     {
         var (errorType, errorMessage) = Describe(error);
         if (attempt >= _settings.Retry.MaxAttempts)
@@ -240,7 +278,7 @@ internal sealed partial class JobExecutor
 
         WorkerMetrics.RecordRetried(envelope.Type);
         LogRetryScheduled(_logger, error is TransientJobException ? null : error, envelope.JobId, envelope.Type, envelope.EntryId, attempt, $"{errorType}: {errorMessage}", dueAt);
-        if (_settings.PersistState)
+        if (store is not null)
         {
             await store.MarkFailedAsync(envelope.Type, envelope.JobId, $"{errorType}: {errorMessage}", hardStop);
         }
@@ -324,7 +362,7 @@ internal sealed partial class JobExecutor
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 
     /// <summary>The state of one delivery's executions, shared with the retry pipeline's callbacks.</summary>
-    private sealed class AttemptRun(JobExecutor executor, JobContext context, Func<JobStateStore> store, CancellationToken hardStop)
+    private sealed class AttemptRun(JobExecutor executor, JobContext context, MessageScope scope, AttemptTimeouts timeouts)
     {
         private int _executions;
 
@@ -334,27 +372,36 @@ internal sealed partial class JobExecutor
 
         public TimeSpan LastDuration { get; private set; }
 
+        /// <summary>The first execution's failure, given to the retry pipeline as its first outcome.</summary>
+        public ExceptionDispatchInfo? Replay { get; set; }
+
         public async ValueTask ExecuteAttemptAsync(CancellationToken cancellationToken)
         {
+            if (Replay is { } replay)
+            {
+                Replay = null;
+                replay.Throw();
+            }
+
             if (_executions++ > 0)
             {
                 context.Attempt++;
                 if (executor._settings.PersistState)
                 {
-                    await store().BeginAttemptAsync(context.JobType, context.JobId, context.EntryId, cancellationToken);
+                    await scope.Store.BeginAttemptAsync(context.JobType, context.JobId, context.EntryId, cancellationToken);
                 }
             }
 
-            using var timeout = new CancellationTokenSource(executor._settings.HandlerTimeout, executor._time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+            // The pipeline's token is the hard stop's: one source carries both it and the timeout.
+            var lease = timeouts.Rent(executor._settings.HandlerTimeout);
             var started = WorkerMetrics.Now();
             try
             {
                 // WaitAsync: a handler that ignores its token still gives the slot back at the timeout.
-                await executor._handler.HandleAsync(context, linked.Token).WaitAsync(linked.Token);
+                await executor._handler.HandleAsync(context, lease.Token).WaitAsync(lease.Token);
                 LastDuration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !hardStop.IsCancellationRequested)
+            catch (OperationCanceledException) when (lease.TimedOut)
             {
                 WorkerMetrics.RecordFailed(context.JobType, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 throw new TransientJobException(
@@ -364,6 +411,10 @@ internal sealed partial class JobExecutor
             {
                 WorkerMetrics.RecordFailed(context.JobType, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 throw;
+            }
+            finally
+            {
+                lease.Release();
             }
         }
     }

@@ -14,7 +14,7 @@ internal sealed class LastChanceGate
     private int _shared;
     private bool _exclusive;
 
-    public async ValueTask<IDisposable> EnterAsync(bool lastChance, CancellationToken ct)
+    public async ValueTask<Lease> EnterAsync(bool lastChance, CancellationToken ct)
     {
         TaskCompletionSource waiter;
         lock (_lock)
@@ -95,18 +95,19 @@ internal sealed class LastChanceGate
         }
     }
 
-    private sealed class Lease(LastChanceGate gate, bool exclusive) : IDisposable
+    /// <summary>A turn in the gate; disposing it once lets the next job in. A struct: ordinary jobs allocate nothing.</summary>
+    public readonly struct Lease(LastChanceGate gate, bool exclusive) : IDisposable
     {
-        private int _done;
-
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _done, 1) == 0)
+            if (gate is null)
             {
-                lock (gate._lock)
-                {
-                    gate.Exit(exclusive);
-                }
+                return;
+            }
+
+            lock (gate._lock)
+            {
+                gate.Exit(exclusive);
             }
         }
     }

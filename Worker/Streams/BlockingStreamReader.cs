@@ -36,11 +36,20 @@ internal sealed class BlockingStreamReader : IAsyncDisposable
         return reader;
     }
 
-    /// <summary>Reads up to <paramref name="count"/> new entries, waiting at most <paramref name="block"/> for the first.</summary>
+    /// <summary>
+    /// Reads up to <paramref name="count"/> new entries, waiting at most <paramref name="block"/> for the first.
+    /// With no wait (<see cref="TimeSpan.Zero"/>: the caller knows a backlog is there) the client's own
+    /// <c>XREADGROUP</c> is used, which parses the reply straight into entries.
+    /// </summary>
     public async Task<StackExchange.Redis.StreamEntry[]> ReadAsync(
         string streamKey, string group, string consumer, int count, TimeSpan block)
     {
         var db = _connection.GetDatabase();
+        if (block <= TimeSpan.Zero)
+        {
+            return await db.StreamReadGroupAsync(streamKey, group, consumer, StreamPosition.NewMessages, count);
+        }
+
         if (Interlocked.Read(ref _clientId) < 0)
         {
             // Remembered so a stop can end a parked read at once with CLIENT UNBLOCK from another connection.

@@ -150,6 +150,9 @@ internal sealed partial class JobConsumer
         var stopping = _stopping.Token;
         var backoff = FirstErrorBackoff;
         var groupReady = false;
+        // After a full read a backlog is likely: read again without blocking. Any shorter read blocks next time,
+        // so an idle consumer is always parked on Redis and picks a new entry up at once.
+        var backlog = false;
         var minCredits = Math.Max(1, Math.Min(_settings.BatchSize, _credits.Capacity) / 2);
         while (!stopping.IsCancellationRequested)
         {
@@ -168,7 +171,8 @@ internal sealed partial class JobConsumer
                 StackExchange.Redis.StreamEntry[] entries = [];
                 try
                 {
-                    entries = await _reader.ReadAsync(_settings.StreamKey, _settings.Group, _stream.Consumer, credits, _settings.BlockTime);
+                    entries = await _reader.ReadAsync(
+                        _settings.StreamKey, _settings.Group, _stream.Consumer, credits, backlog ? TimeSpan.Zero : _settings.BlockTime);
                 }
                 finally
                 {
@@ -178,6 +182,7 @@ internal sealed partial class JobConsumer
 
                 Beat(ref _readerBeatTicks);
                 backoff = FirstErrorBackoff;
+                backlog = entries.Length == credits;
                 foreach (var entry in entries)
                 {
                     if (!Dispatch(new Delivery(entry, 1)))

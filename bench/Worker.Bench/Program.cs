@@ -17,7 +17,7 @@ var json = Environment.GetEnvironmentVariable("BENCH_JSON") == "1";
 var redis = Environment.GetEnvironmentVariable("BENCH_REDIS") ?? "127.0.0.1:16379";
 var postgres = Environment.GetEnvironmentVariable("BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=15432;Username=postgres;Database=worker";
 var stream = $"bench:{{{Guid.NewGuid():N}}}";
-var mux = await ConnectionMultiplexer.ConnectAsync(redis);
+var mux = await ConnectionMultiplexer.ConnectAsync(redis + ",allowAdmin=true"); // INFO cpu: where the cores went
 var db = mux.GetDatabase();
 try
 {
@@ -86,6 +86,7 @@ async Task DrainAsync(int n, int concurrency, int batch, bool persist)
 
     var enqueueSeconds = enqueue.Elapsed.TotalSeconds;
     var gcBefore = GC.CollectionCount(0);
+    var (ownCpuBefore, redisCpuBefore) = (Environment.CpuUsage.TotalTime, await RedisCpuAsync());
     // The clock starts once the host is up (configuration, DI, connections: about 0.3 s, once per process), as
     // BullMQ's starts at its Worker's creation: both then measure the drain itself.
     var startup = Stopwatch.StartNew();
@@ -104,13 +105,18 @@ async Task DrainAsync(int n, int concurrency, int batch, bool persist)
     }
 
     var drainSeconds = drain.Elapsed.TotalSeconds;
+    // Where the two cores went during the drain: this process (worker and the polling above) and Redis, in CPU
+    // microseconds per job.
+    var ownCpuUs = (Environment.CpuUsage.TotalTime - ownCpuBefore).TotalMicroseconds / n;
+    var redisCpuUs = (await RedisCpuAsync() - redisCpuBefore).TotalMicroseconds / n;
     await host.StopAsync();
     Console.WriteLine(json
         ? string.Create(CultureInfo.InvariantCulture,
-            $"{{\"scenario\":\"{(persist ? "drain_persist" : "drain")}\",\"n\":{n},\"jobs_per_s\":{n / drainSeconds:0},\"enqueue_jobs_per_s\":{n / enqueueSeconds:0},\"startup_s\":{startupSeconds:0.000},\"peak_rss_mb\":{PeakRssMb():0}}}")
+            $"{{\"scenario\":\"{(persist ? "drain_persist" : "drain")}\",\"n\":{n},\"jobs_per_s\":{n / drainSeconds:0},\"enqueue_jobs_per_s\":{n / enqueueSeconds:0},\"startup_s\":{startupSeconds:0.000},\"worker_cpu_us_per_job\":{ownCpuUs:0.00},\"redis_cpu_us_per_job\":{redisCpuUs:0.00},\"peak_rss_mb\":{PeakRssMb():0}}}")
         : string.Create(CultureInfo.InvariantCulture,
             $"drain n={n} concurrency={concurrency} batch={batch} persist={persist}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
-            $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, host start {startupSeconds:0.000} s, gen0 GCs {GC.CollectionCount(0) - gcBefore}, peak RSS {PeakRssMb():0} MB"));
+            $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, host start {startupSeconds:0.000} s, gen0 GCs {GC.CollectionCount(0) - gcBefore}, " +
+            $"CPU per job: worker {ownCpuUs:0.00} µs, Redis {redisCpuUs:0.00} µs, peak RSS {PeakRssMb():0} MB"));
 }
 
 async Task LatencyAsync(int rate, int seconds)
@@ -157,6 +163,21 @@ async Task LatencyAsync(int rate, int seconds)
             $"{{\"scenario\":\"latency\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"max_ms\":{samples[^1]:0.000}}}")
         : string.Create(CultureInfo.InvariantCulture,
             $"latency rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, max {samples[^1]:0.000} ms (enqueue to handler start)"));
+}
+
+async Task<TimeSpan> RedisCpuAsync()
+{
+    var info = (await db.ExecuteAsync("INFO", "cpu")).ToString();
+    double seconds = 0;
+    foreach (var line in info.Split('\n'))
+    {
+        if (line.StartsWith("used_cpu_user:", StringComparison.Ordinal) || line.StartsWith("used_cpu_sys:", StringComparison.Ordinal))
+        {
+            seconds += double.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+        }
+    }
+
+    return TimeSpan.FromSeconds(seconds);
 }
 
 static double PeakRssMb()

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 using Worker.Hosting;
 using Worker.Jobs;
+using Worker.Streams;
 using Worker.Tests.Support;
 
 namespace Worker.Tests.Integration.Engine;
@@ -26,6 +27,37 @@ public sealed class ProcessingTests : EngineTestBase
             "50 succeeded jobs");
         await Eventually.TrueAsync(async () => await PendingAsync() == 0, "no pending entries");
         Assert.That(await DeadLettersAsync(), Is.Empty);
+    }
+
+    /// <summary>
+    /// Full reads are followed by reads that do not block (the client's own XREADGROUP); once the backlog is gone the
+    /// reader parks a blocking read again and picks up the next job at once.
+    /// </summary>
+    [Test]
+    public async Task Run_BacklogOfManyBatches_DrainedThenTheReaderParksAndPicksUpTheNextJob()
+    {
+        await using var host = await WorkerTestHost.StartAsync(Settings(
+            ("Worker:Jobs:noop:BatchSize", "10"), ("Worker:Jobs:noop:PersistState", "false")));
+        var backlog = Enumerable.Range(0, 500).Select(_ => new JobRequest("{}")).ToArray();
+        await host.Queue.EnqueueBatchAsync("noop", backlog);
+
+        await Eventually.TrueAsync(async () => await LagAndPendingAsync() == (0, 0), "the backlog drained and acked");
+        await Eventually.TrueAsync(ReaderParkedAsync, "the reader to park a blocking read");
+        await EnqueueAsync(host, "{}");
+
+        await Eventually.TrueAsync(async () => await LagAndPendingAsync() == (0, 0) && await EntriesReadAsync() == 501, "the job after the backlog to be acked");
+    }
+
+    private async Task<(long Lag, long Pending)> LagAndPendingAsync()
+    {
+        var group = (await Db.StreamGroupInfoAsync(Stream)).Single(g => g.Name == "workers");
+        return (group.Lag ?? -1, group.PendingMessageCount);
+    }
+
+    private async Task<long> EntriesReadAsync()
+    {
+        var group = (await Db.StreamGroupInfoAsync(Stream)).Single(g => g.Name == "workers");
+        return group.EntriesRead ?? -1;
     }
 
     [Test]

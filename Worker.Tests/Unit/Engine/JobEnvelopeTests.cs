@@ -1,3 +1,4 @@
+using System.Text;
 using StackExchange.Redis;
 using Worker.Jobs;
 
@@ -63,6 +64,55 @@ public sealed class JobEnvelopeTests
         Assert.That(ok, Is.False);
         Assert.That(actual, Is.EqualTo(reason));
         Assert.That(message, Is.Not.Empty);
+    }
+
+    /// <summary>As Redis delivers them: names and values as raw bytes, numbers as the client's parsed integers.</summary>
+    [Test]
+    public void TryParse_RawBytesAndIntegerValues_ReadsThem()
+    {
+        var payload = "{\"text\":\"" + new string('x', 600) + "\"}";
+        var entry = new StreamEntry("1700000000000-7", [
+            new NameValueEntry(Encoding.UTF8.GetBytes("type"), Encoding.UTF8.GetBytes("noop")),
+            new NameValueEntry(Encoding.UTF8.GetBytes("payload"), Encoding.UTF8.GetBytes(payload)),
+            new NameValueEntry(Encoding.UTF8.GetBytes("enqueued_at"), 1700000000123L),
+            new NameValueEntry(Encoding.UTF8.GetBytes("attempt"), 3),
+            new NameValueEntry(Encoding.UTF8.GetBytes("a_field_name_longer_than_sixteen_bytes"), "ignored"),
+        ]);
+
+        var ok = JobEnvelope.TryParse(entry, out var envelope, out var reason, out _);
+
+        Assert.That(ok, Is.True, reason);
+        Assert.Multiple(() =>
+        {
+            Assert.That(envelope.Type, Is.EqualTo("noop"));
+            Assert.That(envelope.Payload, Is.EqualTo(payload));
+            Assert.That(envelope.Attempt, Is.EqualTo(3));
+            Assert.That(envelope.EnqueuedAt, Is.EqualTo(DateTimeOffset.FromUnixTimeMilliseconds(1700000000123)));
+        });
+    }
+
+    [TestCase("{\"a\":1} {\"b\":2}")]
+    [TestCase("[1,2")]
+    [TestCase("{\"long\":\"unterminated")]
+    public void TryParse_PayloadThatIsNotOneJsonDocument_MalformedPayload(string payload)
+    {
+        var padded = payload.Length < 300 ? payload + new string(' ', 300) : payload;
+        foreach (var candidate in new[] { payload, padded })
+        {
+            var ok = JobEnvelope.TryParse(Entry(("type", "noop"), ("payload", candidate)), out _, out var reason, out _);
+
+            Assert.That((ok, reason), Is.EqualTo((false, "malformed_payload")), $"payload of {candidate.Length} bytes");
+        }
+    }
+
+    [Test]
+    public void TryParse_EnqueuedAtOutOfRange_IgnoredRatherThanThrowing()
+    {
+        var ok = JobEnvelope.TryParse(
+            Entry(("type", "noop"), ("payload", "{}"), ("enqueued_at", "999999999999999999")), out var envelope, out _, out _);
+
+        Assert.That(ok, Is.True);
+        Assert.That(envelope.EnqueuedAt, Is.Null);
     }
 
     [Test]
