@@ -28,6 +28,7 @@ internal sealed partial class JobExecutor
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromHours(1);
 
     private readonly IServiceScopeFactory _scopes;
+    private readonly Lazy<JobStateBatcher> _batcher;
     private readonly IJobHandler _handler;
     private readonly JobStreamClient _stream;
     private readonly JobEventPublisher _events;
@@ -39,9 +40,10 @@ internal sealed partial class JobExecutor
     private AttemptTimeouts? _timeouts;
 
     public JobExecutor(
-        IServiceScopeFactory scopes, IJobHandler handler, JobStreamClient stream, JobEventPublisher events, LastChanceGate gate,
-        TimeProvider time, ILogger logger)
+        IServiceScopeFactory scopes, Lazy<JobStateBatcher> batcher, IJobHandler handler, JobStreamClient stream, JobEventPublisher events,
+        LastChanceGate gate, TimeProvider time, ILogger logger)
     {
+        _batcher = batcher;
         (_scopes, _handler, _stream, _events, _gate, _time, _logger) = (scopes, handler, stream, events, gate, time, logger);
         _settings = stream.Settings;
         _inlineRetry = new ResiliencePipelineBuilder { TimeProvider = time }
@@ -125,7 +127,8 @@ internal sealed partial class JobExecutor
         await using var scope = new MessageScope(_scopes);
         if (_settings.PersistState)
         {
-            var start = await scope.Store.BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
+            // The bookkeeping writes go to the batcher directly: no DI scope or DbContext for them.
+            var start = await _batcher.Value.BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
             if (start.AlreadySucceeded)
             {
                 LogDuplicateSkipped(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
@@ -134,7 +137,7 @@ internal sealed partial class JobExecutor
         }
 
         var context = new JobContext(envelope, delivery.DeliveryCount, _stream.Consumer, scope, _settings.PersistState);
-        var run = new AttemptRun(this, context, scope, Timeouts(hardStop));
+        var run = new AttemptRun(this, context, Timeouts(hardStop));
         try
         {
             await RunAttemptsAsync(run, hardStop);
@@ -150,7 +153,7 @@ internal sealed partial class JobExecutor
 
         if (_settings.PersistState && !context.EffectsSettled)
         {
-            await scope.Store.MarkSucceededAsync(envelope.Type, envelope.JobId, hardStop);
+            await _batcher.Value.MarkSucceededAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
         }
 
         WorkerMetrics.RecordSucceeded(envelope.Type, run.LastDuration);
@@ -362,7 +365,7 @@ internal sealed partial class JobExecutor
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 
     /// <summary>The state of one delivery's executions, shared with the retry pipeline's callbacks.</summary>
-    private sealed class AttemptRun(JobExecutor executor, JobContext context, MessageScope scope, AttemptTimeouts timeouts)
+    private sealed class AttemptRun(JobExecutor executor, JobContext context, AttemptTimeouts timeouts)
     {
         private int _executions;
 
@@ -388,7 +391,7 @@ internal sealed partial class JobExecutor
                 context.Attempt++;
                 if (executor._settings.PersistState)
                 {
-                    await scope.Store.BeginAttemptAsync(context.JobType, context.JobId, context.EntryId, cancellationToken);
+                    await executor._batcher.Value.BeginAttemptAsync(context.JobType, context.JobId, context.EntryId, cancellationToken);
                 }
             }
 

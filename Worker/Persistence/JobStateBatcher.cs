@@ -6,8 +6,16 @@ namespace Worker.Persistence;
 
 /// <summary>
 /// Coalesces the per-job bookkeeping writes of all slots into multi-row statements: while one batch is in flight the
-/// next one gathers, so an idle worker writes at once and a busy one pays one round trip and one WAL flush per batch
-/// instead of per job. Callers await their own row's result; a failed batch fails each of its callers.
+/// next one gathers, so an idle worker writes at once and a busy one pays one round trip per batch instead of per
+/// job. Callers await their own row's result; a failed batch fails each of its callers.
+/// <para>
+/// Durability: the begin rows (an attempt counted, <c>running</c>) commit asynchronously, without waiting for the WAL
+/// flush; the success rows wait for it as usual, and flushing them flushes every begin before them. Only a crash of
+/// PostgreSQL itself in the fraction of a second before the next flush can forget a begin: the attempt goes
+/// uncounted (poison detection allows one more delivery) and the success write, an upsert, still leaves the right
+/// row. A crash of the worker loses nothing: the server has the begin. Effects never ride on these writes; they
+/// commit in their own durable transaction (<see cref="JobStateStore.ApplyEffectsOnceAsync"/>).
+/// </para>
 /// </summary>
 internal sealed class JobStateBatcher : IAsyncDisposable
 {
@@ -16,7 +24,9 @@ internal sealed class JobStateBatcher : IAsyncDisposable
 
     private const int MaxBatch = 1000;
 
+    /// <summary>Counts an attempt on every row; only rows of jobs that already succeeded come back (usually none).</summary>
     private const string BeginSql = """
+        WITH begun AS (
         INSERT INTO jobs AS j (type, id, stream_entry_id, status, attempts, created_at, updated_at)
         SELECT x.type, x.id, x.entry, 'running', 1, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(type, id, entry)
         ON CONFLICT (type, id) DO UPDATE SET
@@ -24,14 +34,20 @@ internal sealed class JobStateBatcher : IAsyncDisposable
             status = CASE WHEN j.status = 'succeeded' THEN j.status ELSE 'running' END,
             stream_entry_id = CASE WHEN j.status = 'succeeded' THEN j.stream_entry_id ELSE EXCLUDED.stream_entry_id END,
             updated_at = EXCLUDED.updated_at
-        RETURNING j.type, j.id, j.status, j.attempts
+        RETURNING j.type, j.id, j.status)
+        SELECT type, id FROM begun WHERE status = 'succeeded'
         """;
 
     private const string FinishSql = """
-        UPDATE jobs AS j SET status = 'succeeded', last_error = NULL, updated_at = $3, finished_at = $3
-        FROM unnest($1::text[], $2::text[]) AS x(type, id)
-        WHERE j.type = x.type AND j.id = x.id AND j.status <> 'succeeded'
+        INSERT INTO jobs AS j (type, id, stream_entry_id, status, attempts, created_at, updated_at, finished_at)
+        SELECT x.type, x.id, x.entry, 'succeeded', 1, $4, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(type, id, entry)
+        ON CONFLICT (type, id) DO UPDATE SET status = 'succeeded', last_error = NULL, updated_at = EXCLUDED.updated_at,
+            finished_at = EXCLUDED.finished_at
+        WHERE j.status <> 'succeeded'
         """;
+
+    /// <summary>Session setting of the begin writers' connections: see the remarks on durability above.</summary>
+    private const string AsyncCommitSql = "SET synchronous_commit = off";
 
     private readonly NpgsqlDataSource _db;
     private readonly TimeProvider _time;
@@ -55,9 +71,9 @@ internal sealed class JobStateBatcher : IAsyncDisposable
         return request.Done.Task.WaitAsync(ct);
     }
 
-    public Task MarkSucceededAsync(string type, string id, CancellationToken ct)
+    public Task MarkSucceededAsync(string type, string id, string entryId, CancellationToken ct)
     {
-        var request = new FinishRequest(type, id, new(TaskCreationOptions.RunContinuationsAsynchronously));
+        var request = new FinishRequest(type, id, entryId, new(TaskCreationOptions.RunContinuationsAsynchronously));
         _finishes.Writer.TryWrite(request);
         return request.Done.Task.WaitAsync(ct);
     }
@@ -71,6 +87,7 @@ internal sealed class JobStateBatcher : IAsyncDisposable
 
     private async Task BeginLoopAsync()
     {
+        NpgsqlConnection? connection = null;
         var batch = new List<BeginRequest>(MaxBatch);
         var carried = new List<BeginRequest>();
         var keys = new HashSet<(string, string)>();
@@ -99,46 +116,51 @@ internal sealed class JobStateBatcher : IAsyncDisposable
                 }
             }
 
-            await WriteBeginsAsync(batch);
+            connection = await WriteBeginsAsync(connection, batch);
             batch.Clear();
             keys.Clear();
         }
+
+        if (connection is not null)
+        {
+            await connection.DisposeAsync();
+        }
     }
 
-    private async Task WriteBeginsAsync(List<BeginRequest> batch)
+    /// <summary>Writes one batch on the loop's own connection (opened, with asynchronous commit, when missing).</summary>
+    private async Task<NpgsqlConnection?> WriteBeginsAsync(NpgsqlConnection? connection, List<BeginRequest> batch)
     {
         if (batch.Count == 0)
         {
-            return;
+            return connection;
         }
 
         try
         {
-            await using var command = _db.CreateCommand(BeginSql);
+            if (connection is null)
+            {
+                connection = await _db.OpenConnectionAsync();
+                await using var setting = new NpgsqlCommand(AsyncCommitSql, connection);
+                await setting.ExecuteNonQueryAsync();
+            }
+
+            await using var command = new NpgsqlCommand(BeginSql, connection);
             command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(r => r.Type).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(r => r.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(r => r.EntryId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = _time.GetUtcNow() });
-            var results = new Dictionary<(string, string), JobStart>(batch.Count);
+            HashSet<(string, string)>? succeeded = null;
             await using (var reader = await command.ExecuteReaderAsync())
             {
                 while (await reader.ReadAsync())
                 {
-                    results[(reader.GetString(0), reader.GetString(1))] =
-                        new JobStart(JobStatusText.Parse(reader.GetString(2)), reader.GetInt32(3));
+                    (succeeded ??= []).Add((reader.GetString(0), reader.GetString(1)));
                 }
             }
 
             foreach (var request in batch)
             {
-                if (results.TryGetValue((request.Type, request.Id), out var start))
-                {
-                    request.Done.TrySetResult(start);
-                }
-                else
-                {
-                    request.Done.TrySetException(new InvalidOperationException($"no jobs row came back for {request.Type}/{request.Id}"));
-                }
+                request.Done.TrySetResult(succeeded?.Contains((request.Type, request.Id)) == true ? JobStart.Succeeded : JobStart.Started);
             }
         }
         catch (Exception e)
@@ -147,24 +169,43 @@ internal sealed class JobStateBatcher : IAsyncDisposable
             {
                 request.Done.TrySetException(e);
             }
+
+            // The connection may be broken: the next batch opens a fresh one.
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
+            return null;
         }
+
+        return connection;
     }
 
     private async Task FinishLoopAsync()
     {
         var batch = new List<FinishRequest>(MaxBatch);
+        var keys = new HashSet<(string, string)>();
+        var rows = new List<FinishRequest>(MaxBatch);
         while (await _finishes.Reader.WaitToReadAsync())
         {
             while (batch.Count < MaxBatch && _finishes.Reader.TryRead(out var request))
             {
                 batch.Add(request);
+                // One row per job in a statement (ON CONFLICT touches a row once); a second success of the same job
+                // is answered by the first one's row.
+                if (keys.Add((request.Type, request.Id)))
+                {
+                    rows.Add(request);
+                }
             }
 
             try
             {
                 await using var command = _db.CreateCommand(FinishSql);
-                command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(r => r.Type).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(r => r.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+                command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Type).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+                command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+                command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.EntryId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
                 command.Parameters.Add(new NpgsqlParameter { Value = _time.GetUtcNow() });
                 await command.ExecuteNonQueryAsync();
                 batch.ForEach(r => r.Done.TrySetResult());
@@ -175,10 +216,12 @@ internal sealed class JobStateBatcher : IAsyncDisposable
             }
 
             batch.Clear();
+            keys.Clear();
+            rows.Clear();
         }
     }
 
     private sealed record BeginRequest(string Type, string Id, string EntryId, TaskCompletionSource<JobStart> Done);
 
-    private sealed record FinishRequest(string Type, string Id, TaskCompletionSource Done);
+    private sealed record FinishRequest(string Type, string Id, string EntryId, TaskCompletionSource Done);
 }

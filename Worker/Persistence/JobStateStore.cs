@@ -3,21 +3,14 @@ using Microsoft.EntityFrameworkCore;
 namespace Worker.Persistence;
 
 /// <summary>
-/// Job state in the <c>jobs</c> table, one <see cref="WorkerDbContext"/> per message. The per-job bookkeeping (begin,
-/// success) goes through <see cref="JobStateBatcher"/>; the effects-once guard shares the transaction of the
-/// handler's effects.
+/// Job state in the <c>jobs</c> table beyond the per-job bookkeeping (begin, success: <see cref="JobStateBatcher"/>):
+/// failures, dead letters, progress, and the effects-once guard that shares the transaction of the handler's effects.
+/// One <see cref="WorkerDbContext"/> per message.
 /// </summary>
-internal sealed class JobStateStore(WorkerDbContext db, JobStateBatcher batcher, TimeProvider time)
+internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
 {
     private const int MaxErrorLength = 2000;
     private const int MaxProgressMessageLength = 500;
-
-    /// <summary>Records an execution: inserts the row or counts one more attempt. A succeeded job stays succeeded.</summary>
-    public Task<JobStart> BeginAttemptAsync(string type, string id, string entryId, CancellationToken ct) =>
-        batcher.BeginAttemptAsync(type, id, entryId, ct);
-
-    /// <summary>Marks success for a job whose handler applied no effects through <see cref="ApplyEffectsOnceAsync"/>.</summary>
-    public Task MarkSucceededAsync(string type, string id, CancellationToken ct) => batcher.MarkSucceededAsync(type, id, ct);
 
     /// <summary>How often the job has started, and on which entry it last did; null when it never started.</summary>
     public async Task<(int Attempts, string? EntryId)?> FindStartsAsync(string type, string id, CancellationToken ct)

@@ -7,6 +7,7 @@ using StackExchange.Redis;
 using Worker.Events;
 using Worker.Hosting;
 using Worker.Jobs;
+using Worker.Persistence;
 
 namespace Worker.Streams;
 
@@ -16,6 +17,7 @@ internal sealed partial class ConsumerPoolService(
     IOptions<WorkerOptions> options,
     IOptions<ConnectionOptions> connections,
     IConnectionMultiplexer redis,
+    IServiceProvider services,
     IServiceScopeFactory scopes,
     JobEventPublisher events,
     LastChanceGate gate,
@@ -24,6 +26,9 @@ internal sealed partial class ConsumerPoolService(
 {
     private readonly List<JobConsumer> _consumers = [];
     private readonly ILogger _logger = loggers.CreateLogger<ConsumerPoolService>();
+
+    // Resolved by the first job that keeps state: its writer loops start then, not in a worker that keeps none.
+    private readonly Lazy<JobStateBatcher> _batcher = new(services.GetRequiredService<JobStateBatcher>);
 
     public IReadOnlyList<JobConsumer> Consumers => _consumers;
 
@@ -45,7 +50,7 @@ internal sealed partial class ConsumerPoolService(
             var consumerName = $"{prefix}-{pid}-{index++}";
             var stream = new JobStreamClient(redis, settings, consumerName);
             var logger = loggers.CreateLogger($"Worker.Jobs.{handler.JobType}");
-            var executor = new JobExecutor(scopes, handler, stream, events, gate, time, logger);
+            var executor = new JobExecutor(scopes, _batcher, handler, stream, events, gate, time, logger);
             var consumer = new JobConsumer(
                 stream,
                 executor,
