@@ -22,6 +22,10 @@ internal sealed class JobRecordConfiguration : IEntityTypeConfiguration<JobRecor
         builder.Property(j => j.CreatedAt).HasColumnName("created_at");
         builder.Property(j => j.UpdatedAt).HasColumnName("updated_at");
         builder.Property(j => j.FinishedAt).HasColumnName("finished_at");
-        builder.HasIndex(j => new { j.Status, j.UpdatedAt }).HasDatabaseName("ix_jobs_status_updated_at");
+        // Indexes only on columns a job's writes never change after its insert (key, created_at), with room left in
+        // each page: the running → succeeded update is then a HOT update that rewrites no index. Retention finds its
+        // rows through created_at (a job finishes after it is created).
+        builder.HasIndex(j => j.CreatedAt).HasDatabaseName("ix_jobs_created_at");
+        builder.HasStorageParameter("fillfactor", 70);
     }
 }

@@ -81,10 +81,12 @@ namespace Worker.Persistence.Migrations
 
                     b.HasKey("Type", "Id");
 
-                    b.HasIndex("Status", "UpdatedAt")
-                        .HasDatabaseName("ix_jobs_status_updated_at");
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_jobs_created_at");
 
                     b.ToTable("jobs", (string)null);
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 70);
                 });
 
             modelBuilder.Entity("Worker.Persistence.Link", b =>
