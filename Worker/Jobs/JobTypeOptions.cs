@@ -47,6 +47,7 @@ internal sealed class JobTypeOptions
 
     public int BatchSize { get; set; } = DefaultBatchSize;
 
+    /// <summary>One execution's limit; it fires up to a tenth of itself (at most 100 ms) late (<see cref="AttemptTimeouts"/>).</summary>
     public TimeSpan HandlerTimeout { get; set; } = DefaultHandlerTimeout;
 
     public TimeSpan VisibilityTimeout { get; set; } = DefaultVisibilityTimeout;
