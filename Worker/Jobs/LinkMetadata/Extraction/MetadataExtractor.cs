@@ -39,13 +39,14 @@ internal static partial class MetadataExtractor
         var document = new HtmlDocument { OptionMaxNestedChildNodes = MaxNesting, OptionDefaultStreamEncoding = System.Text.Encoding.UTF8 };
         try
         {
-            document.LoadHtml(text);
+            document.LoadHtml(RawTextFilter.Strip(text));
             return document;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Too deep to parse whole: the head, where previews live, is still read (up to <body>, or up to the
-            // point where the nesting could begin when there is no body tag).
+            // point where the nesting could begin when there is no body tag). This rare path cuts the page as it came,
+            // unfiltered, so it ends where it always did.
             var head = document = new HtmlDocument { OptionMaxNestedChildNodes = MaxNesting };
             var cut = text.IndexOf("<body", StringComparison.OrdinalIgnoreCase);
             if (cut < 0)

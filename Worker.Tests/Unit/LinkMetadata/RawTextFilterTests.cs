@@ -1,0 +1,182 @@
+using System.Text;
+using HtmlAgilityPack;
+using Worker.Jobs.LinkMetadata.Extraction;
+
+namespace Worker.Tests.Unit.LinkMetadata;
+
+/// <summary>
+/// The pre-parse filter must leave HtmlAgilityPack with the same tree: same elements, attributes and text, only the
+/// text of cut scripts, styles and comments gone. <see cref="AssertSameTree"/> checks exactly that.
+/// </summary>
+[TestFixture]
+public sealed class RawTextFilterTests
+{
+    private static readonly string LongText = string.Join(' ', Enumerable.Repeat("A sentence long enough to describe the page.", 4));
+
+    [Test]
+    public void Strip_ScriptAndStyle_ContentCutAndTagsKept()
+    {
+        const string html = "<head><script src=a.js>var x = 1;</script><style media=all>p { color: red }</style></head>";
+
+        var stripped = RawTextFilter.Strip(html);
+
+        Assert.That(stripped, Is.EqualTo("<head><script src=a.js></script><style media=all></style></head>"));
+        AssertSameTree(html);
+    }
+
+    [Test]
+    public void Strip_JsonLdScript_KeptWhole()
+    {
+        const string html = """<script type="application/ld+json">{"@type":"Article","headline":"H"}</script><script>x()</script>""";
+
+        var stripped = RawTextFilter.Strip(html);
+
+        Assert.That(stripped, Is.EqualTo("""<script type="application/ld+json">{"@type":"Article","headline":"H"}</script><script></script>"""));
+    }
+
+    [Test]
+    public void Strip_ScriptWithItemprop_KeptWhole()
+    {
+        const string html = "<div itemscope><script itemprop=name>Name</script></div>";
+
+        Assert.That(RawTextFilter.Strip(html), Is.SameAs(html));
+    }
+
+    [Test]
+    public void Strip_ClosingTagInsideAStringLiteral_EndsTheScriptThereAsTheParserDoes()
+    {
+        const string html = """<script>var s = "</script>"; var t = 1;</script><p>after</p>""";
+
+        var stripped = RawTextFilter.Strip(html);
+
+        Assert.That(stripped, Is.EqualTo("""<script></script>"; var t = 1;</script><p>after</p>"""));
+        AssertSameTree(html);
+    }
+
+    [Test]
+    public void Strip_ClosingTagWithoutDelimiter_DoesNotEndTheScript()
+    {
+        const string html = "<script>a = '</scripts>'; b = '</script/>';</script ><p>after</p>";
+
+        Assert.That(RawTextFilter.Strip(html), Is.EqualTo("<script></script ><p>after</p>"));
+        AssertSameTree(html);
+    }
+
+    [Test]
+    public void Strip_UnclosedScriptAtTheEnd_LeftAsItIs()
+    {
+        const string html = "<p>before</p><script>var never = 'closed';";
+
+        Assert.That(RawTextFilter.Strip(html), Is.SameAs(html));
+    }
+
+    [Test]
+    public void Strip_CommentContainingTags_EmptiedAndTheTagsInsideIgnored()
+    {
+        const string html = "<!-- <script> --><p>kept</p><!-- </p><style>x{} --!><b>b</b>";
+
+        var stripped = RawTextFilter.Strip(html);
+
+        Assert.That(stripped, Is.EqualTo("<!----><p>kept</p><!----!><b>b</b>"));
+        AssertSameTree(html);
+    }
+
+    [Test]
+    public void Strip_ShortAndNonStandardComments_LeftAsTheyAre()
+    {
+        const string html = "<!DOCTYPE html><!--><p>x</p><!---><?xml version=\"1.0\"?><![CDATA[ <script>a</script> ]]>";
+
+        AssertSameTree(html);
+    }
+
+    [Test]
+    public void Strip_ScriptTagInsideAQuotedAttribute_IsNotAScript()
+    {
+        const string html = """<a title="<script>" href='x>y'>link</a><p>text</p><script>cut</script>""";
+
+        Assert.That(RawTextFilter.Strip(html), Is.EqualTo("""<a title="<script>" href='x>y'>link</a><p>text</p><script></script>"""));
+        AssertSameTree(html);
+    }
+
+    [Test]
+    public void Strip_ScriptTagInsideTitleOrTextarea_IsNotAScript()
+    {
+        const string html = "<title>a <script> b</title><textarea><style>x</style></textarea><script>cut</script>";
+
+        Assert.That(RawTextFilter.Strip(html), Is.EqualTo("<title>a <script> b</title><textarea><style>x</style></textarea><script></script>"));
+        AssertSameTree(html);
+    }
+
+    [Test]
+    public void Strip_TagBrokenByAnotherTag_FollowsTheParser()
+    {
+        const string html = "<script <p>not raw text</p><script/>cut</script><div class=x<style>y</style>";
+
+        AssertSameTree(html);
+        Assert.That(RawTextFilter.Strip(html), Does.Contain("<script/></script>"));
+    }
+
+    [TestCase("<p>a</p><% server code %><script>x</script>")]
+    [TestCase("<html><head itemprop=x><script>x</script></head></html>")]
+    public void Strip_PagesTheParserReadsDifferently_Unchanged(string html)
+    {
+        Assert.That(RawTextFilter.Strip(html), Is.SameAs(html));
+    }
+
+    [Test]
+    public void Extract_ParagraphAfterAHugeScript_StillFound()
+    {
+        var html = "<html><head><script>" + new string('x', 3_000_000) + "</script></head><body><p>" + LongText + "</p></body></html>";
+
+        var preview = MetadataExtractor.Extract(Encoding.UTF8.GetBytes(html), "text/html", new Uri("https://example.com/"));
+
+        Assert.That(preview.Description, Is.EqualTo(LongText));
+    }
+
+    [Test]
+    public void Strip_CorpusPages_ParseToTheSameTree()
+    {
+        foreach (var page in Corpus.Pages())
+        {
+            var html = CharsetDetector.Decode(File.ReadAllBytes(page.HtmlPath), "text/html");
+            AssertSameTree(html, page.Site);
+        }
+    }
+
+    /// <summary>Parses the page as it is and filtered, and compares the two trees node by node.</summary>
+    private static void AssertSameTree(string html, string? label = null)
+    {
+        var filtered = RawTextFilter.Strip(html);
+        var expected = Load(html).DocumentNode;
+        var actual = Load(filtered).DocumentNode;
+        var pending = new Stack<(HtmlNode Expected, HtmlNode Actual, string Path)>();
+        pending.Push((expected, actual, label ?? "page"));
+        while (pending.Count > 0)
+        {
+            var (e, a, path) = pending.Pop();
+            Assert.That((a.NodeType, a.Name), Is.EqualTo((e.NodeType, e.Name)), path);
+            Assert.That(a.Attributes.Select(x => (x.Name, x.Value)), Is.EqualTo(e.Attributes.Select(x => (x.Name, x.Value))), path);
+            if (e.NodeType == HtmlNodeType.Text)
+            {
+                // Only the text of a script or style may be gone, and then all of it.
+                var cut = e.ParentNode?.Name is "script" or "style" && ((HtmlTextNode)a).Text.Length == 0;
+                Assert.That(cut || ((HtmlTextNode)a).Text == ((HtmlTextNode)e).Text, Is.True, path);
+            }
+
+            Assert.That(a.ChildNodes, Has.Count.EqualTo(e.ChildNodes.Count), path);
+            for (var i = 0; i < e.ChildNodes.Count; i++)
+            {
+                pending.Push((e.ChildNodes[i], a.ChildNodes[i], $"{path}/{e.ChildNodes[i].Name}[{i}]"));
+            }
+        }
+
+        Assert.That(actual.InnerText, Is.EqualTo(expected.InnerText), label);
+    }
+
+    private static HtmlDocument Load(string html)
+    {
+        var document = new HtmlDocument { OptionMaxNestedChildNodes = 512 };
+        document.LoadHtml(html);
+        return document;
+    }
+}
