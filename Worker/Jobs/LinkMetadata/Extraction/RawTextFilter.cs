@@ -18,9 +18,9 @@ namespace Worker.Jobs.LinkMetadata.Extraction;
 internal static class RawTextFilter
 {
     /// <summary>Raw text elements that are cut.</summary>
-    private static readonly string[] Cut = ["script", "style"];
+    private static readonly string[] CutElements = ["script", "style"];
 
-    /// <summary>What the parser reads as raw text (its CData elements); only <see cref="Cut"/> are cut.</summary>
+    /// <summary>What the parser reads as raw text (its CData elements); only <see cref="CutElements"/> are cut.</summary>
     private static readonly string[] RawText = ["script", "style", "noxhtml", "textarea", "title"];
 
     private enum State
@@ -45,29 +45,37 @@ internal static class RawTextFilter
             return html;
         }
 
-        var removed = 0;
+        var buffer = html.ToCharArray();
+        return new string(buffer, 0, Remove(buffer, cuts));
+    }
+
+    /// <summary>
+    /// Cuts in place, in a decoding buffer the caller owns (so a large page is not copied into one more string before
+    /// the parser's); returns the new length.
+    /// </summary>
+    public static int StripInPlace(Span<char> html)
+    {
+        var cuts = FindCuts(html);
+        return cuts is null ? html.Length : Remove(html, cuts);
+    }
+
+    private static int Remove(Span<char> text, List<(int Start, int End)> cuts)
+    {
+        var to = 0;
+        var from = 0;
         foreach (var (start, end) in cuts)
         {
-            removed += end - start;
+            text[from..start].CopyTo(text[to..]);
+            to += start - from;
+            from = end;
         }
 
-        return string.Create(html.Length - removed, (html, cuts), static (span, state) =>
-        {
-            var (text, ranges) = state;
-            var from = 0;
-            foreach (var (start, end) in ranges)
-            {
-                text.AsSpan(from, start - from).CopyTo(span);
-                span = span[(start - from)..];
-                from = end;
-            }
-
-            text.AsSpan(from).CopyTo(span);
-        });
+        text[from..].CopyTo(text[to..]);
+        return to + text.Length - from;
     }
 
     /// <summary>The ranges to cut, in order; null when the page must be parsed as it is.</summary>
-    private static List<(int Start, int End)>? FindCuts(string text)
+    private static List<(int Start, int End)>? FindCuts(ReadOnlySpan<char> text)
     {
         var cuts = new List<(int Start, int End)>();
         var state = State.Text;
@@ -83,7 +91,7 @@ internal static class RawTextFilter
         {
             if (state == State.Text)
             {
-                var lt = text.AsSpan(i).IndexOf('<');
+                var lt = text[i..].IndexOf('<');
                 if (lt < 0)
                 {
                     break;
@@ -274,7 +282,7 @@ internal static class RawTextFilter
                     continue;
 
                 case State.QuotedAttributeValue:
-                    var stop = text.AsSpan(i).IndexOfAny(quote, '<');
+                    var stop = text[i..].IndexOfAny(quote, '<');
                     if (stop < 0)
                     {
                         return cuts;
@@ -314,7 +322,7 @@ internal static class RawTextFilter
                 return cuts;
             }
 
-            if (end > i && Array.IndexOf(Cut, name) >= 0 && !KeepsItsText(text.AsSpan(tagStart, i - tagStart)))
+            if (end > i && Array.IndexOf(CutElements, name) >= 0 && !KeepsItsText(text[tagStart..i]))
             {
                 cuts.Add((i, end));
             }
@@ -332,7 +340,7 @@ internal static class RawTextFilter
     }
 
     /// <summary>The parser's test for a '<' that opens a tag, a comment or server-side code.</summary>
-    private static bool IsTagOpen(string text, int i) =>
+    private static bool IsTagOpen(ReadOnlySpan<char> text, int i) =>
         text[i] == '<' && i + 1 < text.Length && (char.IsLetter(text[i + 1]) || text[i + 1] is '/' or '?' or '!' or '%');
 
     /// <summary>The parser's white space: only these four.</summary>
@@ -342,12 +350,12 @@ internal static class RawTextFilter
     /// The '>' that ends a comment whose '!' (or '?') is at <paramref name="from"/>: the first one, or for a full
     /// <c>&lt;!--</c> comment the first one after "--" or "--!". -1 when there is none.
     /// </summary>
-    private static int CommentEnd(string text, int from, bool full)
+    private static int CommentEnd(ReadOnlySpan<char> text, int from, bool full)
     {
         var at = from;
         while (true)
         {
-            var gt = text.AsSpan(at).IndexOf('>');
+            var gt = text[at..].IndexOf('>');
             if (gt < 0)
             {
                 return -1;
@@ -364,14 +372,14 @@ internal static class RawTextFilter
     }
 
     /// <summary>The lowercase name of a raw text element, or null for any other element.</summary>
-    private static string? RawTextName(string text, int nameStart, int nameEnd)
+    private static string? RawTextName(ReadOnlySpan<char> text, int nameStart, int nameEnd)
     {
         if (nameEnd < 0)
         {
             return null;
         }
 
-        var name = text.AsSpan(nameStart, nameEnd - nameStart);
+        var name = text[nameStart..nameEnd];
         foreach (var candidate in RawText)
         {
             if (name.Equals(candidate, StringComparison.OrdinalIgnoreCase))
@@ -387,13 +395,13 @@ internal static class RawTextFilter
     /// Where the text of a raw text element starting at <paramref name="from"/> ends: the first "&lt;/" followed by
     /// its name (any case) and '&gt;' or white space. -1 when it is never closed.
     /// </summary>
-    private static int RawTextEnd(string text, int from, int nameLength, int nameStart)
+    private static int RawTextEnd(ReadOnlySpan<char> text, int from, int nameLength, int nameStart)
     {
-        var name = text.AsSpan(nameStart, nameLength);
+        var name = text.Slice(nameStart, nameLength);
         var at = from;
         while (true)
         {
-            var lt = text.AsSpan(at).IndexOf("</", StringComparison.Ordinal);
+            var lt = text[at..].IndexOf("</", StringComparison.Ordinal);
             if (lt < 0)
             {
                 return -1;
@@ -405,7 +413,7 @@ internal static class RawTextFilter
                 return -1;
             }
 
-            if (text.AsSpan(at + 2, nameLength).Equals(name, StringComparison.OrdinalIgnoreCase)
+            if (text.Slice(at + 2, nameLength).Equals(name, StringComparison.OrdinalIgnoreCase)
                 && (text[at + 2 + nameLength] == '>' || IsWhiteSpace(text[at + 2 + nameLength])))
             {
                 return at;
@@ -418,7 +426,7 @@ internal static class RawTextFilter
     private static bool KeepsItsText(ReadOnlySpan<char> startTag) =>
         startTag.Contains("json", StringComparison.OrdinalIgnoreCase) || startTag.Contains("itemprop", StringComparison.OrdinalIgnoreCase);
 
-    private static bool IsHeadWithItemprop(string text, int tagStart, int tagEnd, int nameStart, int nameEnd) =>
-        nameEnd - nameStart == 4 && text.AsSpan(nameStart, 4).Equals("head", StringComparison.OrdinalIgnoreCase)
-        && text.AsSpan(tagStart, tagEnd - tagStart).Contains("itemprop", StringComparison.OrdinalIgnoreCase);
+    private static bool IsHeadWithItemprop(ReadOnlySpan<char> text, int tagStart, int tagEnd, int nameStart, int nameEnd) =>
+        nameEnd - nameStart == 4 && text.Slice(nameStart, 4).Equals("head", StringComparison.OrdinalIgnoreCase)
+        && text[tagStart..tagEnd].Contains("itemprop", StringComparison.OrdinalIgnoreCase);
 }
