@@ -54,7 +54,11 @@ internal static partial class MetadataExtractor
     /// <param name="encoding">The page's encoding.</param>
     private static HtmlDocument Parse(string filtered, ReadOnlySpan<byte> body, System.Text.Encoding encoding)
     {
-        var document = new HtmlDocument { OptionMaxNestedChildNodes = MaxNesting, OptionDefaultStreamEncoding = System.Text.Encoding.UTF8 };
+        // Ids are not looked up (no GetElementbyId): without them the parser keeps no id index, one dictionary write less a node.
+        var document = new HtmlDocument
+        {
+            OptionMaxNestedChildNodes = MaxNesting, OptionDefaultStreamEncoding = System.Text.Encoding.UTF8, OptionUseIdAttribute = false,
+        };
         try
         {
             document.LoadHtml(filtered);

@@ -134,7 +134,8 @@ internal sealed class PageSignals
             case "time" when FirstTime is null:
                 FirstTime = node.GetAttributeValue("datetime", null);
                 break;
-            case "p" when FirstParagraph is null:
+            // Outside an article only the first long paragraph counts: once it is known, the others are not read.
+            case "p" when FirstParagraph is null && (inArticle || _firstParagraphAnywhere is null):
                 var paragraph = node.InnerText;
                 if (paragraph.Trim().Length >= MinParagraph)
                 {
