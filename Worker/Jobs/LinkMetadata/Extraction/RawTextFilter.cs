@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
 namespace Worker.Jobs.LinkMetadata.Extraction;
 
 /// <summary>
@@ -22,6 +25,9 @@ internal static class RawTextFilter
 
     /// <summary>What the parser reads as raw text (its CData elements); only <see cref="CutElements"/> are cut.</summary>
     private static readonly string[] RawText = ["script", "style", "noxhtml", "textarea", "title"];
+
+    /// <summary>What can end a tag name, an attribute name or an unquoted value, or open a tag inside one.</summary>
+    private static readonly SearchValues<char> TagSpecials = SearchValues.Create("\t\n\r /=><");
 
     private enum State
     {
@@ -75,6 +81,7 @@ internal static class RawTextFilter
     }
 
     /// <summary>The ranges to cut, in order; null when the page must be parsed as it is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one call a page, a loop over all of it: no slow first tiers
     private static List<(int Start, int End)>? FindCuts(ReadOnlySpan<char> text)
     {
         var cuts = new List<(int Start, int End)>();
@@ -164,6 +171,12 @@ internal static class RawTextFilter
                     continue;
 
                 case State.Tag:
+                    if (!TagSpecials.Contains(c))
+                    {
+                        i = SkipOrdinary(text, i);
+                        continue;
+                    }
+
                     if (IsWhiteSpace(c) || c == '/')
                     {
                         nameEnd = i;
@@ -213,6 +226,12 @@ internal static class RawTextFilter
                     continue;
 
                 case State.AttributeName:
+                    if (!TagSpecials.Contains(c))
+                    {
+                        i = SkipOrdinary(text, i);
+                        continue;
+                    }
+
                     if (c == '/' || IsWhiteSpace(c))
                     {
                         state = State.AttributeBeforeEquals;
@@ -269,6 +288,12 @@ internal static class RawTextFilter
                     continue;
 
                 case State.AttributeValue:
+                    if (!TagSpecials.Contains(c))
+                    {
+                        i = SkipOrdinary(text, i);
+                        continue;
+                    }
+
                     if (IsWhiteSpace(c))
                     {
                         state = State.BetweenAttributes;
@@ -339,11 +364,20 @@ internal static class RawTextFilter
         return cuts;
     }
 
+    /// <summary>The index of the next <see cref="TagSpecials"/> character after <paramref name="i"/>, or the end.</summary>
+    private static int SkipOrdinary(ReadOnlySpan<char> text, int i)
+    {
+        var next = text[(i + 1)..].IndexOfAny(TagSpecials);
+        return next < 0 ? text.Length : i + 1 + next;
+    }
+
     /// <summary>The parser's test for a '<' that opens a tag, a comment or server-side code.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsTagOpen(ReadOnlySpan<char> text, int i) =>
         text[i] == '<' && i + 1 < text.Length && (char.IsLetter(text[i + 1]) || text[i + 1] is '/' or '?' or '!' or '%');
 
     /// <summary>The parser's white space: only these four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsWhiteSpace(char c) => c is '\n' or '\r' or ' ' or '\t';
 
     /// <summary>
