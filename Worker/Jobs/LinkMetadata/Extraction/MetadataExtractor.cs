@@ -38,7 +38,7 @@ internal static partial class MetadataExtractor
         try
         {
             var length = encoding.GetChars(bytes, buffer);
-            var filtered = new string(buffer, 0, RawTextFilter.StripInPlace(buffer.AsSpan(0, length)));
+            var filtered = new string(buffer, 0, UnreadContentFilter.StripInPlace(buffer.AsSpan(0, length)));
             signals = PageSignals.Read(Parse(filtered, bytes, encoding));
         }
         finally
@@ -49,7 +49,7 @@ internal static partial class MetadataExtractor
         return FromSignals(signals, finalUrl, linkHeaders ?? []);
     }
 
-    /// <param name="filtered">The page as <see cref="RawTextFilter"/> left it.</param>
+    /// <param name="filtered">The page as <see cref="UnreadContentFilter"/> left it.</param>
     /// <param name="body">The page's bytes and their encoding, decoded again for the rare page too deep to parse.</param>
     /// <param name="encoding">The page's encoding.</param>
     private static HtmlDocument Parse(string filtered, ReadOnlySpan<byte> body, System.Text.Encoding encoding)

@@ -10,6 +10,18 @@ internal sealed class PageSignals
 
     private const int MaxJsonLdBlocks = 20;
 
+    /// <summary>
+    /// Every attribute this walk, <see cref="ImageCandidate"/> and the parser itself (the meta charset) read, in any
+    /// case. <see cref="UnreadContentFilter"/> cuts all others out of start tags before parsing: a new attribute read here
+    /// must be added to this list.
+    /// </summary>
+    internal static readonly string[] AttributesRead =
+    [
+        "property", "name", "itemprop", "content", "rel", "href", "type", "sizes", "lang", "xml:lang", "datetime", "src",
+        "srcset", "data-srcset", "data-src", "data-lazy-src", "data-original", "width", "height", "alt", "poster", "class",
+        "value", "http-equiv", "charset",
+    ];
+
     /// <summary>Meta tags by lowercase <c>property</c>, <c>name</c> or <c>itemprop</c>, every value in document order.</summary>
     public Dictionary<string, List<string>> Meta { get; } = new(StringComparer.Ordinal);
 

@@ -5,20 +5,23 @@ namespace Worker.Jobs.LinkMetadata.Extraction;
 
 /// <summary>
 /// Cuts what the preview never reads out of a page before HtmlAgilityPack sees it: the text inside non-JSON-LD
-/// <c>&lt;script&gt;</c> and <c>&lt;style&gt;</c> elements and inside <c>&lt;!-- --&gt;</c> comments. That is most
-/// of a modern page (inline bundles, CSS, serialized state), and HtmlAgilityPack walks it one character at a time.
+/// <c>&lt;script&gt;</c> and <c>&lt;style&gt;</c> elements and inside <c>&lt;!-- --&gt;</c> comments, and the attributes
+/// of start tags that are not in <see cref="PageSignals.AttributesRead"/>. That is most of a modern page (inline
+/// bundles, CSS, serialized state, SVG paths), and HtmlAgilityPack walks it one character at a time and makes an object
+/// of every attribute.
 /// </summary>
 /// <remarks>
-/// The tags themselves stay, so the parser builds the same tree: the same elements with the same attributes, each
-/// script and style still with its one text child (empty now) and each comment still a comment. To know where a script
-/// really starts and ends, the page is tokenized the way HtmlAgilityPack 1.13 tokenizes it (<c>HtmlDocument.Parse</c>):
-/// a <c>&lt;script</c> inside a comment, a quoted attribute value or a <c>&lt;title&gt;</c> is not a tag, and a raw-text
+/// Elements stay, so the parser builds the same tree: the same elements with the same read attributes, each script and
+/// style still with its one text child (empty now) and each comment still a comment. To know where a script really
+/// starts and ends, the page is tokenized the way HtmlAgilityPack 1.13 tokenizes it (<c>HtmlDocument.Parse</c>): a
+/// <c>&lt;script</c> inside a comment, a quoted attribute value or a <c>&lt;title&gt;</c> is not a tag, and a raw-text
 /// element ends at the first <c>&lt;/name</c> followed by <c>&gt;</c> or white space, string literals or not. Kept whole:
 /// a script whose start tag says <c>json</c> (JSON-LD, read by the walk) or <c>itemprop</c> (its text can be a
-/// microdata value), an element never closed, and the whole page when it has server-side code (<c>&lt;%</c>, which
-/// the parser treats specially) or an <c>itemprop</c> on <c>&lt;head&gt;</c> (the text of a head includes its scripts).
+/// microdata value), an element never closed, a tag broken by another tag, and the whole page when it has server-side
+/// code (<c>&lt;%</c>, which the parser treats specially) or an <c>itemprop</c> on <c>&lt;head&gt;</c> (the text of a
+/// head includes its scripts).
 /// </remarks>
-internal static class RawTextFilter
+internal static class UnreadContentFilter
 {
     /// <summary>Raw text elements that are cut.</summary>
     private static readonly string[] CutElements = ["script", "style"];
@@ -28,6 +31,8 @@ internal static class RawTextFilter
 
     /// <summary>What can end a tag name, an attribute name or an unquoted value, or open a tag inside one.</summary>
     private static readonly SearchValues<char> TagSpecials = SearchValues.Create("\t\n\r /=><");
+
+    private static readonly SearchValues<char> AsciiName = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.");
 
     private enum State
     {
@@ -93,6 +98,9 @@ internal static class RawTextFilter
         var nameEnd = -1;
         var startTag = false;
         var quote = '\0';
+        var tagCuts = 0;
+        var attributeStart = 0;
+        var attributeNameEnd = 0;
         var n = text.Length;
         while (i < n)
         {
@@ -116,12 +124,13 @@ internal static class RawTextFilter
             if (state != State.Text && state != State.QuotedAttributeValue && IsTagOpen(text, i))
             {
                 // A new tag inside an unfinished one: the parser ends the unfinished one (never as raw text) and
-                // starts over here.
+                // starts over here. Its attributes are left as they are.
                 if (startTag && IsHeadWithItemprop(text, tagStart, i, nameStart, nameEnd))
                 {
                     return null;
                 }
 
+                cuts.RemoveRange(tagCuts, cuts.Count - tagCuts);
                 state = State.Text;
             }
 
@@ -163,6 +172,7 @@ internal static class RawTextFilter
                     }
 
                     tagStart = i;
+                    tagCuts = cuts.Count;
                     startTag = next != '/';
                     nameStart = startTag ? i + 1 : i + 2;
                     nameEnd = -1;
@@ -206,6 +216,7 @@ internal static class RawTextFilter
                     else
                     {
                         state = State.AttributeName;
+                        attributeStart = i;
                     }
 
                     i++;
@@ -232,6 +243,7 @@ internal static class RawTextFilter
                         continue;
                     }
 
+                    attributeNameEnd = i;
                     if (c == '/' || IsWhiteSpace(c))
                     {
                         state = State.AttributeBeforeEquals;
@@ -242,6 +254,7 @@ internal static class RawTextFilter
                     }
                     else if (c == '>')
                     {
+                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
 
@@ -255,6 +268,7 @@ internal static class RawTextFilter
                     }
                     else if (c == '>')
                     {
+                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
                     else if (c == '=')
@@ -264,6 +278,8 @@ internal static class RawTextFilter
                     }
                     else
                     {
+                        // A name without a value; the next attribute starts here.
+                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
                         state = State.BetweenAttributes;
                     }
 
@@ -277,6 +293,7 @@ internal static class RawTextFilter
                     }
                     else if (c == '>')
                     {
+                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
                     else if (!IsWhiteSpace(c))
@@ -296,10 +313,12 @@ internal static class RawTextFilter
 
                     if (IsWhiteSpace(c))
                     {
+                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
                         state = State.BetweenAttributes;
                     }
                     else if (c == '>')
                     {
+                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
 
@@ -310,12 +329,14 @@ internal static class RawTextFilter
                     var stop = text[i..].IndexOfAny(quote, '<');
                     if (stop < 0)
                     {
+                        cuts.RemoveRange(tagCuts, cuts.Count - tagCuts);
                         return cuts;
                     }
 
                     i += stop;
                     if (text[i] == quote)
                     {
+                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i + 1, cuts);
                         state = State.BetweenAttributes;
                     }
                     else if (i + 1 < n && text[i + 1] == '%')
@@ -361,7 +382,41 @@ internal static class RawTextFilter
             i = nameStart;
         }
 
+        if (state != State.Text)
+        {
+            // The page ends inside a tag: that tag is left as it is.
+            cuts.RemoveRange(tagCuts, cuts.Count - tagCuts);
+        }
+
         return cuts;
+    }
+
+    /// <summary>
+    /// An attribute of a start tag ends at <paramref name="end"/>: it is cut when the walk never reads it. Only
+    /// ASCII names are compared, so no case folding can make a cut name equal to a read one.
+    /// </summary>
+    private static void AttributeEnd(ReadOnlySpan<char> text, bool startTag, int start, int nameEnd, int end, List<(int Start, int End)> cuts)
+    {
+        if (!startTag || nameEnd <= start)
+        {
+            return;
+        }
+
+        var name = text[start..nameEnd];
+        if (name.ContainsAnyExcept(AsciiName))
+        {
+            return;
+        }
+
+        foreach (var read in PageSignals.AttributesRead)
+        {
+            if (name.Equals(read, StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+        }
+
+        cuts.Add((start, end));
     }
 
     /// <summary>The index of the next <see cref="TagSpecials"/> character after <paramref name="i"/>, or the end.</summary>

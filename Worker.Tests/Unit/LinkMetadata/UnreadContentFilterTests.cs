@@ -5,11 +5,12 @@ using Worker.Jobs.LinkMetadata.Extraction;
 namespace Worker.Tests.Unit.LinkMetadata;
 
 /// <summary>
-/// The pre-parse filter must leave HtmlAgilityPack with the same tree: same elements, attributes and text, only the
-/// text of cut scripts, styles and comments gone. <see cref="AssertSameTree"/> checks exactly that.
+/// The pre-parse filter must leave HtmlAgilityPack with the same tree: same elements, read attributes and text, only
+/// the text of cut scripts, styles and comments and the attributes nothing reads gone. <see cref="AssertSameTree"/>
+/// checks exactly that.
 /// </summary>
 [TestFixture]
-public sealed class RawTextFilterTests
+public sealed class UnreadContentFilterTests
 {
     private static readonly string LongText = string.Join(' ', Enumerable.Repeat("A sentence long enough to describe the page.", 4));
 
@@ -17,10 +18,11 @@ public sealed class RawTextFilterTests
     public void Strip_ScriptAndStyle_ContentCutAndTagsKept()
     {
         const string html = "<head><script src=a.js>var x = 1;</script><style media=all>p { color: red }</style></head>";
+        // (media is an attribute nothing reads: cut too.)
 
-        var stripped = RawTextFilter.Strip(html);
+        var stripped = UnreadContentFilter.Strip(html);
 
-        Assert.That(stripped, Is.EqualTo("<head><script src=a.js></script><style media=all></style></head>"));
+        Assert.That(stripped, Is.EqualTo("<head><script src=a.js></script><style ></style></head>"));
         AssertSameTree(html);
     }
 
@@ -29,7 +31,7 @@ public sealed class RawTextFilterTests
     {
         const string html = """<script type="application/ld+json">{"@type":"Article","headline":"H"}</script><script>x()</script>""";
 
-        var stripped = RawTextFilter.Strip(html);
+        var stripped = UnreadContentFilter.Strip(html);
 
         Assert.That(stripped, Is.EqualTo("""<script type="application/ld+json">{"@type":"Article","headline":"H"}</script><script></script>"""));
     }
@@ -39,7 +41,7 @@ public sealed class RawTextFilterTests
     {
         const string html = "<div itemscope><script itemprop=name>Name</script></div>";
 
-        Assert.That(RawTextFilter.Strip(html), Is.SameAs(html));
+        Assert.That(UnreadContentFilter.Strip(html), Is.EqualTo("<div ><script itemprop=name>Name</script></div>"));
     }
 
     [Test]
@@ -47,7 +49,7 @@ public sealed class RawTextFilterTests
     {
         const string html = """<script>var s = "</script>"; var t = 1;</script><p>after</p>""";
 
-        var stripped = RawTextFilter.Strip(html);
+        var stripped = UnreadContentFilter.Strip(html);
 
         Assert.That(stripped, Is.EqualTo("""<script></script>"; var t = 1;</script><p>after</p>"""));
         AssertSameTree(html);
@@ -58,7 +60,7 @@ public sealed class RawTextFilterTests
     {
         const string html = "<script>a = '</scripts>'; b = '</script/>';</script ><p>after</p>";
 
-        Assert.That(RawTextFilter.Strip(html), Is.EqualTo("<script></script ><p>after</p>"));
+        Assert.That(UnreadContentFilter.Strip(html), Is.EqualTo("<script></script ><p>after</p>"));
         AssertSameTree(html);
     }
 
@@ -67,7 +69,7 @@ public sealed class RawTextFilterTests
     {
         const string html = "<p>before</p><script>var never = 'closed';";
 
-        Assert.That(RawTextFilter.Strip(html), Is.SameAs(html));
+        Assert.That(UnreadContentFilter.Strip(html), Is.SameAs(html));
     }
 
     [Test]
@@ -75,7 +77,7 @@ public sealed class RawTextFilterTests
     {
         const string html = "<!-- <script> --><p>kept</p><!-- </p><style>x{} --!><b>b</b>";
 
-        var stripped = RawTextFilter.Strip(html);
+        var stripped = UnreadContentFilter.Strip(html);
 
         Assert.That(stripped, Is.EqualTo("<!----><p>kept</p><!----!><b>b</b>"));
         AssertSameTree(html);
@@ -94,7 +96,7 @@ public sealed class RawTextFilterTests
     {
         const string html = """<a title="<script>" href='x>y'>link</a><p>text</p><script>cut</script>""";
 
-        Assert.That(RawTextFilter.Strip(html), Is.EqualTo("""<a title="<script>" href='x>y'>link</a><p>text</p><script></script>"""));
+        Assert.That(UnreadContentFilter.Strip(html), Is.EqualTo("""<a  href='x>y'>link</a><p>text</p><script></script>"""));
         AssertSameTree(html);
     }
 
@@ -103,7 +105,7 @@ public sealed class RawTextFilterTests
     {
         const string html = "<title>a <script> b</title><textarea><style>x</style></textarea><script>cut</script>";
 
-        Assert.That(RawTextFilter.Strip(html), Is.EqualTo("<title>a <script> b</title><textarea><style>x</style></textarea><script></script>"));
+        Assert.That(UnreadContentFilter.Strip(html), Is.EqualTo("<title>a <script> b</title><textarea><style>x</style></textarea><script></script>"));
         AssertSameTree(html);
     }
 
@@ -113,14 +115,33 @@ public sealed class RawTextFilterTests
         const string html = "<script <p>not raw text</p><script/>cut</script><div class=x<style>y</style>";
 
         AssertSameTree(html);
-        Assert.That(RawTextFilter.Strip(html), Does.Contain("<script/></script>"));
+        Assert.That(UnreadContentFilter.Strip(html), Does.Contain("<script/></script>"));
     }
 
     [TestCase("<p>a</p><% server code %><script>x</script>")]
     [TestCase("<html><head itemprop=x><script>x</script></head></html>")]
     public void Strip_PagesTheParserReadsDifferently_Unchanged(string html)
     {
-        Assert.That(RawTextFilter.Strip(html), Is.SameAs(html));
+        Assert.That(UnreadContentFilter.Strip(html), Is.SameAs(html));
+    }
+
+    [Test]
+    public void Strip_AttributesNothingReads_CutAndTheOthersKept()
+    {
+        const string html = """<div id=main data-props='{"a":"<b>"}' class="author-name" hidden style=x><img DATA-X=1 SRC=a.jpg width=200 aria-label="y"/></div>""";
+
+        var stripped = UnreadContentFilter.Strip(html);
+
+        Assert.That(stripped, Is.EqualTo("""<div   class="author-name" ><img  SRC=a.jpg width=200 /></div>"""));
+        AssertSameTree(html);
+    }
+
+    [Test]
+    public void Strip_AttributesOfABrokenOrUnfinishedTag_LeftAsTheyAre()
+    {
+        const string html = "<div data-a=1 data-b=<p>x</p><span data-c='never closed";
+
+        Assert.That(UnreadContentFilter.Strip(html), Is.SameAs(html));
     }
 
     [Test]
@@ -146,7 +167,7 @@ public sealed class RawTextFilterTests
     /// <summary>Parses the page as it is and filtered, and compares the two trees node by node.</summary>
     private static void AssertSameTree(string html, string? label = null)
     {
-        var filtered = RawTextFilter.Strip(html);
+        var filtered = UnreadContentFilter.Strip(html);
         var expected = Load(html).DocumentNode;
         var actual = Load(filtered).DocumentNode;
         var pending = new Stack<(HtmlNode Expected, HtmlNode Actual, string Path)>();
@@ -155,7 +176,9 @@ public sealed class RawTextFilterTests
         {
             var (e, a, path) = pending.Pop();
             Assert.That((a.NodeType, a.Name), Is.EqualTo((e.NodeType, e.Name)), path);
-            Assert.That(a.Attributes.Select(x => (x.Name, x.Value)), Is.EqualTo(e.Attributes.Select(x => (x.Name, x.Value))), path);
+            var read = e.Attributes.Where(x => PageSignals.AttributesRead.Contains(x.Name, StringComparer.OrdinalIgnoreCase)
+                || !x.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or ':' or '.'));
+            Assert.That(a.Attributes.Select(x => (x.Name, x.Value)).ToList(), Is.EqualTo(read.Select(x => (x.Name, x.Value)).ToList()), path);
             if (e.NodeType == HtmlNodeType.Text)
             {
                 // Only the text of a script or style may be gone, and then all of it.
