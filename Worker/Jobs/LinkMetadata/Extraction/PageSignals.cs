@@ -22,6 +22,9 @@ internal sealed class PageSignals
         "value", "http-equiv", "charset",
     ];
 
+    /// <summary>The elements whose <c>class</c> is read (for a byline); on all others it is cut with the unread attributes.</summary>
+    internal static readonly string[] ClassReadOn = ["span", "a", "div", "p"];
+
     /// <summary>Meta tags by lowercase <c>property</c>, <c>name</c> or <c>itemprop</c>, every value in document order.</summary>
     public Dictionary<string, List<string>> Meta { get; } = new(StringComparer.Ordinal);
 
@@ -182,7 +185,7 @@ internal sealed class PageSignals
                 break;
         }
 
-        if (BylineAuthor is null && node.Name is "span" or "a" or "div" or "p" && node.ChildNodes.Count <= 3
+        if (BylineAuthor is null && node.Name is "span" or "a" or "div" or "p" && node.ChildNodes.Count <= 3 // ClassReadOn
             && node.GetAttributeValue("class", null) is { } cls
             && (cls.Contains("author-name", StringComparison.OrdinalIgnoreCase) || cls.Contains("byline__name", StringComparison.OrdinalIgnoreCase)
                 || cls.Contains("author__name", StringComparison.OrdinalIgnoreCase)))

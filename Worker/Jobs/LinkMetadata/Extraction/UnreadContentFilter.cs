@@ -254,7 +254,7 @@ internal static class UnreadContentFilter
                     }
                     else if (c == '>')
                     {
-                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
 
@@ -268,7 +268,7 @@ internal static class UnreadContentFilter
                     }
                     else if (c == '>')
                     {
-                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
                     else if (c == '=')
@@ -279,7 +279,7 @@ internal static class UnreadContentFilter
                     else
                     {
                         // A name without a value; the next attribute starts here.
-                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         state = State.BetweenAttributes;
                     }
 
@@ -293,7 +293,7 @@ internal static class UnreadContentFilter
                     }
                     else if (c == '>')
                     {
-                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
                     else if (!IsWhiteSpace(c))
@@ -313,12 +313,12 @@ internal static class UnreadContentFilter
 
                     if (IsWhiteSpace(c))
                     {
-                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         state = State.BetweenAttributes;
                     }
                     else if (c == '>')
                     {
-                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
 
@@ -336,7 +336,7 @@ internal static class UnreadContentFilter
                     i += stop;
                     if (text[i] == quote)
                     {
-                        AttributeEnd(text, startTag, attributeStart, attributeNameEnd, i + 1, cuts);
+                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i + 1, cuts);
                         state = State.BetweenAttributes;
                     }
                     else if (i + 1 < n && text[i + 1] == '%')
@@ -395,9 +395,10 @@ internal static class UnreadContentFilter
     /// An attribute of a start tag ends at <paramref name="end"/>: it is cut when the walk never reads it. Only
     /// ASCII names are compared, so no case folding can make a cut name equal to a read one.
     /// </summary>
-    private static void AttributeEnd(ReadOnlySpan<char> text, bool startTag, int start, int nameEnd, int end, List<(int Start, int End)> cuts)
+    /// <param name="element">The start tag's name; empty in an end tag, whose attributes are left alone.</param>
+    private static void AttributeEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> element, int start, int nameEnd, int end, List<(int Start, int End)> cuts)
     {
-        if (!startTag || nameEnd <= start)
+        if (element.IsEmpty || nameEnd <= start)
         {
             return;
         }
@@ -408,15 +409,43 @@ internal static class UnreadContentFilter
             return;
         }
 
-        foreach (var read in PageSignals.AttributesRead)
+        if (name.Equals("class", StringComparison.OrdinalIgnoreCase))
         {
-            if (name.Equals(read, StringComparison.OrdinalIgnoreCase))
+            if (IsClassRead(element))
             {
                 return;
             }
         }
+        else
+        {
+            foreach (var read in PageSignals.AttributesRead)
+            {
+                if (name.Equals(read, StringComparison.OrdinalIgnoreCase))
+                {
+                    return;
+                }
+            }
+        }
 
         cuts.Add((start, end));
+    }
+
+    private static bool IsClassRead(ReadOnlySpan<char> element)
+    {
+        if (element.ContainsAnyExcept(AsciiName))
+        {
+            return true;
+        }
+
+        foreach (var read in PageSignals.ClassReadOn)
+        {
+            if (element.Equals(read, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The index of the next <see cref="TagSpecials"/> character after <paramref name="i"/>, or the end.</summary>
