@@ -101,6 +101,8 @@ internal static class UnreadContentFilter
         var tagCuts = 0;
         var attributeStart = 0;
         var attributeNameEnd = 0;
+        var attributeCuttable = false;
+        var afterValueless = false;
         var n = text.Length;
         while (i < n)
         {
@@ -217,7 +219,14 @@ internal static class UnreadContentFilter
                     {
                         state = State.AttributeName;
                         attributeStart = i;
+
+                        // Cut only where the parser is between whole attributes after white space: once "a/" or a
+                        // valueless attribute comes next to what follows the cut, "/>" could close the element and
+                        // "a =b" could give it a value.
+                        attributeCuttable = !afterValueless && IsWhiteSpace(text[i - 1]);
                     }
+
+                    afterValueless = false;
 
                     i++;
                     continue;
@@ -254,7 +263,7 @@ internal static class UnreadContentFilter
                     }
                     else if (c == '>')
                     {
-                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag && attributeCuttable ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
 
@@ -268,7 +277,7 @@ internal static class UnreadContentFilter
                     }
                     else if (c == '>')
                     {
-                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag && attributeCuttable ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
                     else if (c == '=')
@@ -279,8 +288,9 @@ internal static class UnreadContentFilter
                     else
                     {
                         // A name without a value; the next attribute starts here.
-                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag && attributeCuttable ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         state = State.BetweenAttributes;
+                        afterValueless = true;
                     }
 
                     continue;
@@ -293,7 +303,7 @@ internal static class UnreadContentFilter
                     }
                     else if (c == '>')
                     {
-                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag && attributeCuttable ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
                     else if (!IsWhiteSpace(c))
@@ -313,12 +323,12 @@ internal static class UnreadContentFilter
 
                     if (IsWhiteSpace(c))
                     {
-                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag && attributeCuttable ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         state = State.BetweenAttributes;
                     }
                     else if (c == '>')
                     {
-                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
+                        AttributeEnd(text, startTag && attributeCuttable ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i, cuts);
                         break;
                     }
 
@@ -336,7 +346,7 @@ internal static class UnreadContentFilter
                     i += stop;
                     if (text[i] == quote)
                     {
-                        AttributeEnd(text, startTag ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i + 1, cuts);
+                        AttributeEnd(text, startTag && attributeCuttable ? text[nameStart..nameEnd] : default, attributeStart, attributeNameEnd, i + 1, cuts);
                         state = State.BetweenAttributes;
                     }
                     else if (i + 1 < n && text[i + 1] == '%')
@@ -395,7 +405,7 @@ internal static class UnreadContentFilter
     /// An attribute of a start tag ends at <paramref name="end"/>: it is cut when the walk never reads it. Only
     /// ASCII names are compared, so no case folding can make a cut name equal to a read one.
     /// </summary>
-    /// <param name="element">The start tag's name; empty in an end tag, whose attributes are left alone.</param>
+    /// <param name="element">The start tag's name; empty in an end tag or where a cut could change how the tag reads.</param>
     private static void AttributeEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> element, int start, int nameEnd, int end, List<(int Start, int End)> cuts)
     {
         if (element.IsEmpty || nameEnd <= start)
