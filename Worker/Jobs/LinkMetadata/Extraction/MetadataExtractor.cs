@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using HtmlAgilityPack;
@@ -29,23 +30,46 @@ internal static partial class MetadataExtractor
             return new LinkPreview { ContentKind = "unsupported", Url = finalUrl.AbsoluteUri };
         }
 
-        var text = CharsetDetector.Decode(body, contentType);
-        var signals = PageSignals.Read(Parse(text));
+        // Decoded into a pooled buffer and filtered in place: the parser's string is the only copy of a large page.
+        var (encoding, skip) = CharsetDetector.Detect(body, contentType);
+        var bytes = body[skip..];
+        var buffer = ArrayPool<char>.Shared.Rent(encoding.GetMaxCharCount(bytes.Length));
+        PageSignals signals;
+        try
+        {
+            var length = encoding.GetChars(bytes, buffer);
+            var filtered = new string(buffer, 0, UnreadContentFilter.StripInPlace(buffer.AsSpan(0, length)));
+            signals = PageSignals.Read(Parse(filtered, bytes, encoding));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
+
         return FromSignals(signals, finalUrl, linkHeaders ?? []);
     }
 
-    private static HtmlDocument Parse(string text)
+    /// <param name="filtered">The page as <see cref="UnreadContentFilter"/> left it.</param>
+    /// <param name="body">The page's bytes and their encoding, decoded again for the rare page too deep to parse.</param>
+    /// <param name="encoding">The page's encoding.</param>
+    private static HtmlDocument Parse(string filtered, ReadOnlySpan<byte> body, System.Text.Encoding encoding)
     {
-        var document = new HtmlDocument { OptionMaxNestedChildNodes = MaxNesting, OptionDefaultStreamEncoding = System.Text.Encoding.UTF8 };
+        // Ids are not looked up (no GetElementbyId): without them the parser keeps no id index, one dictionary write less a node.
+        var document = new HtmlDocument
+        {
+            OptionMaxNestedChildNodes = MaxNesting, OptionDefaultStreamEncoding = System.Text.Encoding.UTF8, OptionUseIdAttribute = false,
+        };
         try
         {
-            document.LoadHtml(text);
+            document.LoadHtml(filtered);
             return document;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Too deep to parse whole: the head, where previews live, is still read (up to <body>, or up to the
-            // point where the nesting could begin when there is no body tag).
+            // point where the nesting could begin when there is no body tag). This rare path cuts the page as it came,
+            // unfiltered, so it ends where it always did.
+            var text = encoding.GetString(body);
             var head = document = new HtmlDocument { OptionMaxNestedChildNodes = MaxNesting };
             var cut = text.IndexOf("<body", StringComparison.OrdinalIgnoreCase);
             if (cut < 0)

@@ -10,6 +10,21 @@ internal sealed class PageSignals
 
     private const int MaxJsonLdBlocks = 20;
 
+    /// <summary>
+    /// Every attribute this walk, <see cref="ImageCandidate"/> and the parser itself (the meta charset) read, in any
+    /// case. <see cref="UnreadContentFilter"/> cuts all others out of start tags before parsing: a new attribute read here
+    /// must be added to this list.
+    /// </summary>
+    internal static readonly string[] AttributesRead =
+    [
+        "property", "name", "itemprop", "content", "rel", "href", "type", "sizes", "lang", "xml:lang", "datetime", "src",
+        "srcset", "data-srcset", "data-src", "data-lazy-src", "data-original", "width", "height", "alt", "poster", "class",
+        "value", "http-equiv", "charset",
+    ];
+
+    /// <summary>The elements whose <c>class</c> is read (for a byline); on all others it is cut with the unread attributes.</summary>
+    internal static readonly string[] ClassReadOn = ["span", "a", "div", "p"];
+
     /// <summary>Meta tags by lowercase <c>property</c>, <c>name</c> or <c>itemprop</c>, every value in document order.</summary>
     public Dictionary<string, List<string>> Meta { get; } = new(StringComparer.Ordinal);
 
@@ -134,7 +149,8 @@ internal sealed class PageSignals
             case "time" when FirstTime is null:
                 FirstTime = node.GetAttributeValue("datetime", null);
                 break;
-            case "p" when FirstParagraph is null:
+            // Outside an article only the first long paragraph counts: once it is known, the others are not read.
+            case "p" when FirstParagraph is null && (inArticle || _firstParagraphAnywhere is null):
                 var paragraph = node.InnerText;
                 if (paragraph.Trim().Length >= MinParagraph)
                 {
@@ -169,7 +185,7 @@ internal sealed class PageSignals
                 break;
         }
 
-        if (BylineAuthor is null && node.Name is "span" or "a" or "div" or "p" && node.ChildNodes.Count <= 3
+        if (BylineAuthor is null && node.Name is "span" or "a" or "div" or "p" && node.ChildNodes.Count <= 3 // ClassReadOn
             && node.GetAttributeValue("class", null) is { } cls
             && (cls.Contains("author-name", StringComparison.OrdinalIgnoreCase) || cls.Contains("byline__name", StringComparison.OrdinalIgnoreCase)
                 || cls.Contains("author__name", StringComparison.OrdinalIgnoreCase)))
