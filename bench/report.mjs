@@ -19,6 +19,8 @@ const lines = [
   `| drain with job state in PostgreSQL (jobs/s) | ${fmt(pick('drain_persist', 'ours', 'jobs_per_s'))} | BullMQ (no database) ${fmt(pick('drain', 'bullmq', 'jobs_per_s'))} | ${ratio(pick('drain_persist', 'ours', 'jobs_per_s'), pick('drain', 'bullmq', 'jobs_per_s'))} |`,
   `| link extraction, 89 corpus pages (pages/s) | ${fmt(pick('extract', 'ours', 'pages_per_s'))} | metascraper ${fmt(pick('extract', 'metascraper', 'pages_per_s'))} | ${ratio(pick('extract', 'ours', 'pages_per_s'), pick('extract', 'metascraper', 'pages_per_s'))} |`,
   `| link extraction (MB/s) | ${fmt(pick('extract', 'ours', 'mb_per_s'), 1)} | metascraper ${fmt(pick('extract', 'metascraper', 'mb_per_s'), 1)} | ${ratio(pick('extract', 'ours', 'mb_per_s'), pick('extract', 'metascraper', 'mb_per_s'))} |`,
+  `| CPU per job in the drain: worker / Redis (µs) | ${fmt(pick('drain', 'ours', 'worker_cpu_us_per_job'), 1)} / ${fmt(pick('drain', 'ours', 'redis_cpu_us_per_job'), 1)} | | |`,
+  `| CPU per job with PostgreSQL state: worker / Redis (µs) | ${fmt(pick('drain_persist', 'ours', 'worker_cpu_us_per_job'), 1)} / ${fmt(pick('drain_persist', 'ours', 'redis_cpu_us_per_job'), 1)} | | |`,
   `| peak RSS, drain (MB) | ${fmt(pick('drain', 'ours', 'peak_rss_mb'))} | BullMQ ${fmt(pick('drain', 'bullmq', 'peak_rss_mb'))} | |`,
   `| peak RSS, drain with PostgreSQL state (MB) | ${fmt(pick('drain_persist', 'ours', 'peak_rss_mb'))} | | |`,
 ];

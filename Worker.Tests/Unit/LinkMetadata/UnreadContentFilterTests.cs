@@ -14,6 +14,30 @@ public sealed class UnreadContentFilterTests
 {
     private static readonly string LongText = string.Join(' ', Enumerable.Repeat("A sentence long enough to describe the page.", 4));
 
+    /// <summary>
+    /// The filter cuts every attribute not in <see cref="PageSignals.AttributesRead"/>: an attribute the extraction
+    /// starts to read (by name or in an XPath) without being added there would silently read nothing.
+    /// </summary>
+    [Test]
+    public void AttributesRead_ListsEveryAttributeTheExtractionReads()
+    {
+        var root = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "worker.sln")))
+        {
+            root = root.Parent;
+        }
+
+        Assert.That(root, Is.Not.Null, "worker.sln not found above the test directory");
+        var read = Directory.EnumerateFiles(Path.Combine(root!.FullName, "Worker", "Jobs", "LinkMetadata", "Extraction"), "*.cs")
+            .SelectMany(file => System.Text.RegularExpressions.Regex.Matches(
+                File.ReadAllText(file), """GetAttributeValue\("([^"]+)"|\[@([a-zA-Z:_-]+)""").Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value))
+            .Distinct()
+            .ToList();
+
+        Assert.That(read, Has.Count.GreaterThan(10), "the scan found the attribute reads");
+        Assert.That(read, Is.SubsetOf(PageSignals.AttributesRead));
+    }
+
     [Test]
     public void Strip_ScriptAndStyle_ContentCutAndTagsKept()
     {
