@@ -32,7 +32,10 @@ internal sealed partial class ConsumerPoolService(
 
     public IReadOnlyList<JobConsumer> Consumers => _consumers;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Longest wait at start for a reader's connection and group: after it, the reader keeps trying in its loop.</summary>
+    private static readonly TimeSpan PrepareLimit = TimeSpan.FromSeconds(2);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         var worker = options.Value;
         var prefix = string.IsNullOrWhiteSpace(worker.ConsumerName) ? Environment.MachineName : worker.ConsumerName;
@@ -58,6 +61,12 @@ internal sealed partial class ConsumerPoolService(
                 time,
                 loggers.CreateLogger<JobConsumer>());
             _consumers.Add(consumer);
+        }
+
+        // Readers connect side by side, then every consumer starts: the host is up when its readers are.
+        await Task.WhenAll(_consumers.Select(c => c.PrepareAsync(PrepareLimit))).WaitAsync(cancellationToken);
+        foreach (var consumer in _consumers)
+        {
             consumer.Start();
         }
 
@@ -65,8 +74,6 @@ internal sealed partial class ConsumerPoolService(
         {
             LogNoJobTypes(_logger);
         }
-
-        return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -38,6 +38,8 @@ internal sealed partial class JobConsumer
     private readonly CreditGate _credits;
     private readonly List<Task> _tasks = [];
     private BlockingStreamReader? _reader;
+    private Task<BlockingStreamReader>? _readerConnecting;
+    private bool _groupReady;
     private long _readerBeatTicks;
     private long _maintenanceBeatTicks;
     private long _lastProgressTicks;
@@ -68,6 +70,38 @@ internal sealed partial class JobConsumer
 
     /// <summary>Entries this consumer holds: running, waiting for a slot, or waiting for their ack.</summary>
     public int OwnedCount => _owned.Count;
+
+    /// <summary>
+    /// Connects the reader and makes sure the group exists before <see cref="Start"/>, so the first read goes out as
+    /// soon as the host is up. Gives up quietly after <paramref name="limit"/>: the read loop then keeps trying.
+    /// </summary>
+    public async Task PrepareAsync(TimeSpan limit)
+    {
+        try
+        {
+            _reader = await ConnectReaderAsync().WaitAsync(limit);
+            await _stream.EnsureGroupAsync().WaitAsync(limit);
+            _groupReady = true;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+        }
+    }
+
+    /// <summary>One connection attempt at a time: a slow one started by <see cref="PrepareAsync"/> is awaited, not doubled.</summary>
+    private async Task<BlockingStreamReader> ConnectReaderAsync()
+    {
+        var connecting = _readerConnecting ??= _connectReader();
+        try
+        {
+            return await connecting;
+        }
+        catch
+        {
+            _readerConnecting = null;
+            throw;
+        }
+    }
 
     public void Start()
     {
@@ -149,7 +183,7 @@ internal sealed partial class JobConsumer
     {
         var stopping = _stopping.Token;
         var backoff = FirstErrorBackoff;
-        var groupReady = false;
+        var groupReady = _groupReady;
         // After a full read a backlog is likely: read again without blocking. Any shorter read blocks next time,
         // so an idle consumer is always parked on Redis and picks a new entry up at once.
         var backlog = false;
@@ -160,7 +194,7 @@ internal sealed partial class JobConsumer
             TimeSpan wait;
             try
             {
-                _reader ??= await _connectReader();
+                _reader ??= await ConnectReaderAsync();
                 if (!groupReady)
                 {
                     await _stream.EnsureGroupAsync();

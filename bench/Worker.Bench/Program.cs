@@ -93,18 +93,35 @@ async Task DrainAsync(int n, int concurrency, int batch, bool persist)
     await host.StartAsync();
     var startupSeconds = startup.Elapsed.TotalSeconds;
     var drain = Stopwatch.StartNew();
+    var firstRead = TimeSpan.Zero;
+    var progress = new List<(double Seconds, long Done)>();
     while (true)
     {
         var group = (await db.StreamGroupInfoAsync(stream)).FirstOrDefault(g => g.Name == "workers");
+        if (group.Name is not null && firstRead == TimeSpan.Zero && group.EntriesRead > 0)
+        {
+            firstRead = drain.Elapsed;
+        }
+
         if (group.Name is not null && group.Lag == 0 && group.PendingMessageCount == 0)
         {
             break;
+        }
+
+        if (Environment.GetEnvironmentVariable("BENCH_TRACE") == "1" && group.Name is not null)
+        {
+            progress.Add((drain.Elapsed.TotalSeconds, (group.EntriesRead ?? 0) - group.PendingMessageCount));
         }
 
         await Task.Delay(2);
     }
 
     var drainSeconds = drain.Elapsed.TotalSeconds;
+    foreach (var (at, done) in progress.Where((_, i) => i % 10 == 0))
+    {
+        Console.Error.WriteLine(FormattableString.Invariant($"  {at:0.000} s: {done} done"));
+    }
+
     // Where the two cores went during the drain: this process (worker and the polling above) and Redis, in CPU
     // microseconds per job.
     var ownCpuUs = (Environment.CpuUsage.TotalTime - ownCpuBefore).TotalMicroseconds / n;
@@ -112,10 +129,10 @@ async Task DrainAsync(int n, int concurrency, int batch, bool persist)
     await host.StopAsync();
     Console.WriteLine(json
         ? string.Create(CultureInfo.InvariantCulture,
-            $"{{\"scenario\":\"{(persist ? "drain_persist" : "drain")}\",\"n\":{n},\"jobs_per_s\":{n / drainSeconds:0},\"enqueue_jobs_per_s\":{n / enqueueSeconds:0},\"startup_s\":{startupSeconds:0.000},\"worker_cpu_us_per_job\":{ownCpuUs:0.00},\"redis_cpu_us_per_job\":{redisCpuUs:0.00},\"peak_rss_mb\":{PeakRssMb():0}}}")
+            $"{{\"scenario\":\"{(persist ? "drain_persist" : "drain")}\",\"n\":{n},\"jobs_per_s\":{n / drainSeconds:0},\"enqueue_jobs_per_s\":{n / enqueueSeconds:0},\"startup_s\":{startupSeconds:0.000},\"first_read_ms\":{firstRead.TotalMilliseconds:0.0},\"worker_cpu_us_per_job\":{ownCpuUs:0.00},\"redis_cpu_us_per_job\":{redisCpuUs:0.00},\"peak_rss_mb\":{PeakRssMb():0}}}")
         : string.Create(CultureInfo.InvariantCulture,
             $"drain n={n} concurrency={concurrency} batch={batch} persist={persist}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
-            $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, host start {startupSeconds:0.000} s, gen0 GCs {GC.CollectionCount(0) - gcBefore}, " +
+            $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, host start {startupSeconds:0.000} s, first read after {firstRead.TotalMilliseconds:0.0} ms, gen0 GCs {GC.CollectionCount(0) - gcBefore}, " +
             $"CPU per job: worker {ownCpuUs:0.00} µs, Redis {redisCpuUs:0.00} µs, peak RSS {PeakRssMb():0} MB"));
 }
 
