@@ -10,7 +10,10 @@ using Worker.Jobs;
 using Worker.Streams;
 
 // Engine benchmarks against the Redis and PostgreSQL that bench/run starts. Prints one line per scenario.
-//   drain N CONCURRENCY BATCH PERSIST   pre-fill N no-op jobs, then time one worker host emptying the stream
+//   drain N CONCURRENCY BATCH PERSIST [WARMUP]
+//                                       pre-fill N no-op jobs, then time one worker host emptying the stream; with
+//                                       WARMUP > 0 a first host drains WARMUP jobs of another stream in the same process
+//                                       before (a warm process: its code compiled, as in a worker that has been up)
 //   latency RATE SECONDS                open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles
 var scenario = args.ElementAtOrDefault(0) ?? "drain";
 var json = Environment.GetEnvironmentVariable("BENCH_JSON") == "1";
@@ -24,13 +27,19 @@ try
     switch (scenario)
     {
         case "drain":
-            await DrainAsync(Int("N", 1, 50_000), Int("CONCURRENCY", 2, 16), Int("BATCH", 3, 500), Bool(4, false));
+            var warmup = Int("WARMUP", 5, 0);
+            if (warmup > 0)
+            {
+                await DrainAsync($"bench:{{{Guid.NewGuid():N}}}", warmup, Int("CONCURRENCY", 2, 16), Int("BATCH", 3, 500), Bool(4, false), report: false);
+            }
+
+            await DrainAsync(stream, Int("N", 1, 50_000), Int("CONCURRENCY", 2, 16), Int("BATCH", 3, 500), Bool(4, false), report: true, warm: warmup > 0);
             break;
         case "latency":
             await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
             break;
         default:
-            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST] | latency [RATE SECONDS]");
+            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST WARMUP] | latency [RATE SECONDS]");
             return 64;
     }
 }
@@ -44,7 +53,7 @@ return 0;
 int Int(string name, int at, int fallback) => args.Length > at ? int.Parse(args[at], CultureInfo.InvariantCulture) : fallback;
 bool Bool(int at, bool fallback) => args.Length > at ? bool.Parse(args[at]) : fallback;
 
-IHost BuildHost(string jobType, Dictionary<string, string?> settings, Action<IServiceCollection>? services = null)
+IHost BuildHost(string jobType, Dictionary<string, string?> settings, Action<IServiceCollection>? services = null, string? streamKey = null)
 {
     var merged = new Dictionary<string, string?>
     {
@@ -53,7 +62,7 @@ IHost BuildHost(string jobType, Dictionary<string, string?> settings, Action<ISe
         ["Serilog:MinimumLevel:Default"] = "Warning",
         ["Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime"] = "Warning",
         [$"Worker:Jobs:{jobType}:Enabled"] = "true",
-        [$"Worker:Jobs:{jobType}:Stream"] = stream,
+        [$"Worker:Jobs:{jobType}:Stream"] = streamKey ?? stream,
         ["Worker:Events:SucceededChannel"] = "",
         ["Worker:Http:Port"] = "0",
     };
@@ -67,7 +76,7 @@ IHost BuildHost(string jobType, Dictionary<string, string?> settings, Action<ISe
     return builder.Build();
 }
 
-async Task DrainAsync(int n, int concurrency, int batch, bool persist)
+async Task DrainAsync(string key, int n, int concurrency, int batch, bool persist, bool report, bool warm = false)
 {
     using var host = BuildHost("noop", new()
     {
@@ -75,7 +84,7 @@ async Task DrainAsync(int n, int concurrency, int batch, bool persist)
         ["Worker:Jobs:noop:BatchSize"] = batch.ToString(CultureInfo.InvariantCulture),
         ["Worker:Jobs:noop:PersistState"] = persist.ToString(),
         ["Worker:Jobs:noop:MaxBacklog"] = "0",
-    });
+    }, streamKey: key);
     var queue = host.Services.GetRequiredService<JobQueue>();
     var enqueue = Stopwatch.StartNew();
     var payloads = Enumerable.Range(0, 1000).Select(_ => new JobRequest("{}")).ToArray();
@@ -97,7 +106,7 @@ async Task DrainAsync(int n, int concurrency, int batch, bool persist)
     var progress = new List<(double Seconds, long Done)>();
     while (true)
     {
-        var group = (await db.StreamGroupInfoAsync(stream)).FirstOrDefault(g => g.Name == "workers");
+        var group = (await db.StreamGroupInfoAsync(key)).FirstOrDefault(g => g.Name == "workers");
         if (group.Name is not null && firstRead == TimeSpan.Zero && group.EntriesRead > 0)
         {
             firstRead = drain.Elapsed;
@@ -127,11 +136,17 @@ async Task DrainAsync(int n, int concurrency, int batch, bool persist)
     var ownCpuUs = (Environment.CpuUsage.TotalTime - ownCpuBefore).TotalMicroseconds / n;
     var redisCpuUs = (await RedisCpuAsync() - redisCpuBefore).TotalMicroseconds / n;
     await host.StopAsync();
+    if (!report)
+    {
+        await db.KeyDeleteAsync(key);
+        return;
+    }
+
     Console.WriteLine(json
         ? string.Create(CultureInfo.InvariantCulture,
-            $"{{\"scenario\":\"{(persist ? "drain_persist" : "drain")}\",\"n\":{n},\"jobs_per_s\":{n / drainSeconds:0},\"enqueue_jobs_per_s\":{n / enqueueSeconds:0},\"startup_s\":{startupSeconds:0.000},\"first_read_ms\":{firstRead.TotalMilliseconds:0.0},\"worker_cpu_us_per_job\":{ownCpuUs:0.00},\"redis_cpu_us_per_job\":{redisCpuUs:0.00},\"peak_rss_mb\":{PeakRssMb():0}}}")
+            $"{{\"scenario\":\"{(persist ? "drain_persist" : "drain")}{(warm ? "_warm" : "")}\",\"n\":{n},\"jobs_per_s\":{n / drainSeconds:0},\"enqueue_jobs_per_s\":{n / enqueueSeconds:0},\"startup_s\":{startupSeconds:0.000},\"first_read_ms\":{firstRead.TotalMilliseconds:0.0},\"worker_cpu_us_per_job\":{ownCpuUs:0.00},\"redis_cpu_us_per_job\":{redisCpuUs:0.00},\"peak_rss_mb\":{PeakRssMb():0}}}")
         : string.Create(CultureInfo.InvariantCulture,
-            $"drain n={n} concurrency={concurrency} batch={batch} persist={persist}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
+            $"drain n={n} concurrency={concurrency} batch={batch} persist={persist} warm={warm}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
             $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, host start {startupSeconds:0.000} s, first read after {firstRead.TotalMilliseconds:0.0} ms, gen0 GCs {GC.CollectionCount(0) - gcBefore}, " +
             $"CPU per job: worker {ownCpuUs:0.00} µs, Redis {redisCpuUs:0.00} µs, peak RSS {PeakRssMb():0} MB"));
 }

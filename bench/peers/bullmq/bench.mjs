@@ -1,5 +1,7 @@
 // BullMQ side of ./bench/run: the same scenarios as bench/Worker.Bench, through BullMQ's public API only.
-//   node bench.mjs drain N | enqueue N | latency RATE SECONDS      (Redis from BENCH_REDIS=host:port)
+//   node bench.mjs drain N [WARMUP] | enqueue N | latency RATE SECONDS      (Redis from BENCH_REDIS=host:port)
+// drain with WARMUP > 0 first drains WARMUP jobs of another queue with another Worker in the same process (a warm
+// process, as bench/Worker.Bench does for ours).
 // Prints one JSON line. Parameters follow BullMQ's own benchmark: no-op processor, concurrency 100, addBulk in
 // batches of 1,000, completed jobs removed.
 import { Queue, Worker } from 'bullmq';
@@ -12,27 +14,39 @@ const name = `bench-${randomUUID()}`;
 const queue = new Queue(name, { connection });
 const jobOptions = { removeOnComplete: true, removeOnFail: true };
 
-async function fill(n) {
+async function fill(n, into = queue) {
   const started = performance.now();
   for (let done = 0; done < n; done += 1000) {
     const size = Math.min(1000, n - done);
-    await queue.addBulk(Array.from({ length: size }, () => ({ name: 'noop', data: {}, opts: jobOptions })));
+    await into.addBulk(Array.from({ length: size }, () => ({ name: 'noop', data: {}, opts: jobOptions })));
   }
   return (performance.now() - started) / 1000;
 }
 
-async function drain(n) {
-  await fill(n);
+async function drainOnce(queueName, into, n) {
+  await fill(n, into);
   let completed = 0;
   const started = performance.now();
   const finished = new Promise((resolve) => {
-    const worker = new Worker(name, async () => {}, { connection, concurrency: 100 });
+    const worker = new Worker(queueName, async () => {}, { connection, concurrency: 100 });
     worker.on('completed', () => { if (++completed === n) resolve(worker); });
   });
   const worker = await finished;
   const seconds = (performance.now() - started) / 1000;
   await worker.close();
-  return { scenario: 'drain', n, jobs_per_s: n / seconds, seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  return seconds;
+}
+
+async function drain(n, warmup) {
+  if (warmup > 0) {
+    const warmName = `${name}-warmup`;
+    const warmQueue = new Queue(warmName, { connection });
+    await drainOnce(warmName, warmQueue, warmup);
+    await warmQueue.obliterate({ force: true });
+    await warmQueue.close();
+  }
+  const seconds = await drainOnce(name, queue, n);
+  return { scenario: warmup > 0 ? 'drain_warm' : 'drain', n, jobs_per_s: n / seconds, seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
 }
 
 async function enqueue(n) {
@@ -66,7 +80,7 @@ async function latency(rate, seconds) {
 }
 
 try {
-  const result = scenario === 'drain' ? await drain(Number(a1 ?? 50000))
+  const result = scenario === 'drain' ? await drain(Number(a1 ?? 50000), Number(a2 ?? 0))
     : scenario === 'enqueue' ? await enqueue(Number(a1 ?? 50000))
     : await latency(Number(a1 ?? 1000), Number(a2 ?? 30));
   console.log(JSON.stringify(result));
