@@ -24,7 +24,9 @@ internal sealed partial class ConsumerPoolService(
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService
 {
-    private readonly List<JobConsumer> _consumers = [];
+    // Published whole once built: retention, health and the stats sampler read it from their own loops, which may
+    // already run while this service starts.
+    private volatile JobConsumer[] _consumers = [];
     private readonly ILogger _logger = loggers.CreateLogger<ConsumerPoolService>();
 
     // Resolved by the first job that keeps state: its writer loops start then, not in a worker that keeps none.
@@ -41,6 +43,7 @@ internal sealed partial class ConsumerPoolService(
         var prefix = string.IsNullOrWhiteSpace(worker.ConsumerName) ? Environment.MachineName : worker.ConsumerName;
         var pid = Environment.ProcessId;
         var index = 0;
+        var consumers = new List<JobConsumer>();
         foreach (var handler in handlers.OrderBy(h => h.JobType, StringComparer.Ordinal))
         {
             worker.Jobs.TryGetValue(handler.JobType, out var jobOptions);
@@ -60,8 +63,10 @@ internal sealed partial class ConsumerPoolService(
                 () => BlockingStreamReader.ConnectAsync(connections.Value.Redis!, $"{consumerName}:reader", settings.BlockTime),
                 time,
                 loggers.CreateLogger<JobConsumer>());
-            _consumers.Add(consumer);
+            consumers.Add(consumer);
         }
+
+        _consumers = [.. consumers];
 
         // Readers connect side by side, then every consumer starts: the host is up when its readers are.
         await Task.WhenAll(_consumers.Select(c => c.PrepareAsync(PrepareLimit))).WaitAsync(cancellationToken);
@@ -70,7 +75,7 @@ internal sealed partial class ConsumerPoolService(
             consumer.Start();
         }
 
-        if (_consumers.Count == 0)
+        if (_consumers.Length == 0)
         {
             LogNoJobTypes(_logger);
         }
@@ -88,7 +93,7 @@ internal sealed partial class ConsumerPoolService(
         await BlockingStreamReader.UnblockAllAsync(
             connections.Value.Redis!, _consumers.Select(c => c.Reader).OfType<BlockingStreamReader>());
         await Task.WhenAll(_consumers.Select(c => c.StopAsync(drain)));
-        LogDrained(_logger, _consumers.Count, watch.Elapsed.TotalMilliseconds);
+        LogDrained(_logger, _consumers.Length, watch.Elapsed.TotalMilliseconds);
     }
 
     [LoggerMessage(EventId = 1101, EventName = "NoJobTypesEnabled", Level = LogLevel.Warning,
