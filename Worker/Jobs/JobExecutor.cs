@@ -217,7 +217,7 @@ internal sealed partial class JobExecutor
     /// </summary>
     private async Task<bool> NeverReallyStartedAsync(Delivery delivery, CancellationToken hardStop)
     {
-        if (!_settings.PersistState || !JobEnvelope.TryParse(delivery.Entry, out var envelope, out _, out _))
+        if (!_settings.PersistState || !JobEnvelope.TryParse(delivery.Entry, delivery.Id, out var envelope, out _, out _))
         {
             return false;
         }

@@ -4,8 +4,9 @@ using Worker.Persistence;
 namespace Worker.Jobs;
 
 /// <summary>
-/// The DI scope of one message, created on first use: a handler that asks for services (or a job whose state is
-/// kept) gets its own scope as usual, and a job that needs neither pays nothing for one. Disposed after the outcome.
+/// The DI scope of one message, created on first use: a handler that asks for services, or a job that records a
+/// failure, progress or effects, gets its own scope as usual; a job that succeeds without either pays nothing for one
+/// (its bookkeeping writes go to <see cref="JobStateBatcher"/>). Disposed after the outcome.
 /// </summary>
 internal sealed class MessageScope(IServiceScopeFactory scopes) : IAsyncDisposable
 {

@@ -145,10 +145,7 @@ internal sealed class JobStateBatcher : IAsyncDisposable
             }
 
             await using var command = new NpgsqlCommand(BeginSql, connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(r => r.Type).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(r => r.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(r => r.EntryId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter { Value = _time.GetUtcNow() });
+            AddRows(command, batch.Select(r => (r.Type, r.Id, r.EntryId)));
             HashSet<(string, string)>? succeeded = null;
             await using (var reader = await command.ExecuteReaderAsync())
             {
@@ -203,10 +200,7 @@ internal sealed class JobStateBatcher : IAsyncDisposable
             try
             {
                 await using var command = _db.CreateCommand(FinishSql);
-                command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Type).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.EntryId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                command.Parameters.Add(new NpgsqlParameter { Value = _time.GetUtcNow() });
+                AddRows(command, rows.Select(r => (r.Type, r.Id, r.EntryId)));
                 await command.ExecuteNonQueryAsync();
                 batch.ForEach(r => r.Done.TrySetResult());
             }
@@ -219,6 +213,16 @@ internal sealed class JobStateBatcher : IAsyncDisposable
             keys.Clear();
             rows.Clear();
         }
+    }
+
+    /// <summary>The parameters both statements take: $1–$3 the rows' type, id and entry id as text arrays, $4 the time.</summary>
+    private void AddRows(NpgsqlCommand command, IEnumerable<(string Type, string Id, string EntryId)> rows)
+    {
+        var list = rows.ToList();
+        command.Parameters.Add(new NpgsqlParameter { Value = list.Select(r => r.Type).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = list.Select(r => r.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = list.Select(r => r.EntryId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = _time.GetUtcNow() });
     }
 
     private sealed record BeginRequest(string Type, string Id, string EntryId, TaskCompletionSource<JobStart> Done);

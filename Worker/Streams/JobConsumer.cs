@@ -83,8 +83,9 @@ internal sealed partial class JobConsumer
             await _stream.EnsureGroupAsync().WaitAsync(limit);
             _groupReady = true;
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Whatever it was, the read loop meets it again, logs it and backs off.
         }
     }
 

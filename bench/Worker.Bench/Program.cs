@@ -17,6 +17,7 @@ using Worker.Streams;
 //   latency RATE SECONDS                open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles
 var scenario = args.ElementAtOrDefault(0) ?? "drain";
 var json = Environment.GetEnvironmentVariable("BENCH_JSON") == "1";
+var trace = Environment.GetEnvironmentVariable("BENCH_TRACE") == "1";
 var redis = Environment.GetEnvironmentVariable("BENCH_REDIS") ?? "127.0.0.1:16379";
 var postgres = Environment.GetEnvironmentVariable("BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=15432;Username=postgres;Database=worker";
 var stream = $"bench:{{{Guid.NewGuid():N}}}";
@@ -27,13 +28,13 @@ try
     switch (scenario)
     {
         case "drain":
-            var warmup = Int("WARMUP", 5, 0);
+            var (concurrency, batch, persist, warmup) = (Int("CONCURRENCY", 2, 16), Int("BATCH", 3, 500), Bool(4, false), Int("WARMUP", 5, 0));
             if (warmup > 0)
             {
-                await DrainAsync($"bench:{{{Guid.NewGuid():N}}}", warmup, Int("CONCURRENCY", 2, 16), Int("BATCH", 3, 500), Bool(4, false), report: false);
+                await DrainAsync($"bench:{{{Guid.NewGuid():N}}}", warmup, concurrency, batch, persist, report: false);
             }
 
-            await DrainAsync(stream, Int("N", 1, 50_000), Int("CONCURRENCY", 2, 16), Int("BATCH", 3, 500), Bool(4, false), report: true, warm: warmup > 0);
+            await DrainAsync(stream, Int("N", 1, 50_000), concurrency, batch, persist, report: true, warm: warmup > 0);
             break;
         case "latency":
             await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
@@ -117,7 +118,7 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
             break;
         }
 
-        if (Environment.GetEnvironmentVariable("BENCH_TRACE") == "1" && group.Name is not null)
+        if (trace && group.Name is not null)
         {
             progress.Add((drain.Elapsed.TotalSeconds, (group.EntriesRead ?? 0) - group.PendingMessageCount));
         }

@@ -41,23 +41,18 @@ public sealed class ProcessingTests : EngineTestBase
         var backlog = Enumerable.Range(0, 500).Select(_ => new JobRequest("{}")).ToArray();
         await host.Queue.EnqueueBatchAsync("noop", backlog);
 
-        await Eventually.TrueAsync(async () => await LagAndPendingAsync() == (0, 0), "the backlog drained and acked");
+        await Eventually.TrueAsync(async () => await ReadAndSettledAsync() == (500, 0, 0), "the backlog drained and acked");
         await Eventually.TrueAsync(ReaderParkedAsync, "the reader to park a blocking read");
         await EnqueueAsync(host, "{}");
 
-        await Eventually.TrueAsync(async () => await LagAndPendingAsync() == (0, 0) && await EntriesReadAsync() == 501, "the job after the backlog to be acked");
+        await Eventually.TrueAsync(async () => await ReadAndSettledAsync() == (501, 0, 0), "the job after the backlog to be acked");
     }
 
-    private async Task<(long Lag, long Pending)> LagAndPendingAsync()
+    /// <summary>The group's entries read, lag and pending count, from one <c>XINFO GROUPS</c>.</summary>
+    private async Task<(long Read, long Lag, long Pending)> ReadAndSettledAsync()
     {
         var group = (await Db.StreamGroupInfoAsync(Stream)).Single(g => g.Name == "workers");
-        return (group.Lag ?? -1, group.PendingMessageCount);
-    }
-
-    private async Task<long> EntriesReadAsync()
-    {
-        var group = (await Db.StreamGroupInfoAsync(Stream)).Single(g => g.Name == "workers");
-        return group.EntriesRead ?? -1;
+        return (group.EntriesRead ?? -1, group.Lag ?? -1, group.PendingMessageCount);
     }
 
     [Test]

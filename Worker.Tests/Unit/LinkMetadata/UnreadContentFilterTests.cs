@@ -262,7 +262,7 @@ public sealed class UnreadContentFilterTests
     }
 
     private static bool IsRead(string element, string attribute) =>
-        (attribute == "class" ? PageSignals.ClassReadOn.Contains(element) : PageSignals.AttributesRead.Contains(attribute, StringComparer.OrdinalIgnoreCase))
+        (attribute == "class" ? PageSignals.ReadsClassOn(element) : PageSignals.AttributesRead.Contains(attribute, StringComparer.OrdinalIgnoreCase))
         || !attribute.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or ':' or '.');
 
     private static HtmlDocument Load(string html)

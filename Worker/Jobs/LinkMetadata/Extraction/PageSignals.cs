@@ -22,8 +22,16 @@ internal sealed class PageSignals
         "value", "http-equiv", "charset",
     ];
 
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> AttributeLookup =
+        new HashSet<string>(AttributesRead, StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Whether the extraction reads an attribute of this name (any case): one hash lookup, for the filter's scan.</summary>
+    internal static bool IsAttributeRead(ReadOnlySpan<char> name) => AttributeLookup.Contains(name);
+
     /// <summary>The elements whose <c>class</c> is read (for a byline); on all others it is cut with the unread attributes.</summary>
-    internal static readonly string[] ClassReadOn = ["span", "a", "div", "p"];
+    internal static bool ReadsClassOn(ReadOnlySpan<char> element) =>
+        element.Equals("span", StringComparison.OrdinalIgnoreCase) || element.Equals("a", StringComparison.OrdinalIgnoreCase)
+        || element.Equals("div", StringComparison.OrdinalIgnoreCase) || element.Equals("p", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Meta tags by lowercase <c>property</c>, <c>name</c> or <c>itemprop</c>, every value in document order.</summary>
     public Dictionary<string, List<string>> Meta { get; } = new(StringComparer.Ordinal);
@@ -185,7 +193,7 @@ internal sealed class PageSignals
                 break;
         }
 
-        if (BylineAuthor is null && node.Name is "span" or "a" or "div" or "p" && node.ChildNodes.Count <= 3 // ClassReadOn
+        if (BylineAuthor is null && ReadsClassOn(node.Name) && node.ChildNodes.Count <= 3
             && node.GetAttributeValue("class", null) is { } cls
             && (cls.Contains("author-name", StringComparison.OrdinalIgnoreCase) || cls.Contains("byline__name", StringComparison.OrdinalIgnoreCase)
                 || cls.Contains("author__name", StringComparison.OrdinalIgnoreCase)))

@@ -419,43 +419,14 @@ internal static class UnreadContentFilter
             return;
         }
 
-        if (name.Equals("class", StringComparison.OrdinalIgnoreCase))
+        // A class on an element with a non-ASCII name is kept: no case folding may turn it into one whose class is read.
+        var read = name.Equals("class", StringComparison.OrdinalIgnoreCase)
+            ? element.ContainsAnyExcept(AsciiName) || PageSignals.ReadsClassOn(element)
+            : PageSignals.IsAttributeRead(name);
+        if (!read)
         {
-            if (IsClassRead(element))
-            {
-                return;
-            }
+            cuts.Add((start, end));
         }
-        else
-        {
-            foreach (var read in PageSignals.AttributesRead)
-            {
-                if (name.Equals(read, StringComparison.OrdinalIgnoreCase))
-                {
-                    return;
-                }
-            }
-        }
-
-        cuts.Add((start, end));
-    }
-
-    private static bool IsClassRead(ReadOnlySpan<char> element)
-    {
-        if (element.ContainsAnyExcept(AsciiName))
-        {
-            return true;
-        }
-
-        foreach (var read in PageSignals.ClassReadOn)
-        {
-            if (element.Equals(read, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>The index of the next <see cref="TagSpecials"/> character after <paramref name="i"/>, or the end.</summary>
