@@ -8,12 +8,13 @@ const pick = (scenario, side, field) => median(rows.filter((r) => r.scenario ===
 const fmt = (x, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}x` : 'n/a');
 
+const n = fmt(pick('drain', 'ours', 'n')); // 50,000, or fewer in a BENCH_QUICK run
 const lines = [
   '| scenario | ours | peer | ratio |',
   '|---|---|---|---|',
-  `| drain 50,000 no-op jobs, one cold process (jobs/s) | ${fmt(pick('drain', 'ours', 'jobs_per_s'))} | BullMQ ${fmt(pick('drain', 'bullmq', 'jobs_per_s'))} | ${ratio(pick('drain', 'ours', 'jobs_per_s'), pick('drain', 'bullmq', 'jobs_per_s'))} |`,
-  `| drain 50,000 no-op jobs, one warm process (jobs/s) | ${fmt(pick('drain_warm', 'ours', 'jobs_per_s'))} | BullMQ ${fmt(pick('drain_warm', 'bullmq', 'jobs_per_s'))} | ${ratio(pick('drain_warm', 'ours', 'jobs_per_s'), pick('drain_warm', 'bullmq', 'jobs_per_s'))} |`,
-  `| enqueue 50,000 in batches of 1,000 (jobs/s) | ${fmt(pick('drain', 'ours', 'enqueue_jobs_per_s'))} | BullMQ ${fmt(pick('enqueue', 'bullmq', 'jobs_per_s'))} | ${ratio(pick('drain', 'ours', 'enqueue_jobs_per_s'), pick('enqueue', 'bullmq', 'jobs_per_s'))} |`,
+  `| drain ${n} no-op jobs, one cold process (jobs/s) | ${fmt(pick('drain', 'ours', 'jobs_per_s'))} | BullMQ ${fmt(pick('drain', 'bullmq', 'jobs_per_s'))} | ${ratio(pick('drain', 'ours', 'jobs_per_s'), pick('drain', 'bullmq', 'jobs_per_s'))} |`,
+  `| drain ${n} no-op jobs, one warm process (jobs/s) | ${fmt(pick('drain_warm', 'ours', 'jobs_per_s'))} | BullMQ ${fmt(pick('drain_warm', 'bullmq', 'jobs_per_s'))} | ${ratio(pick('drain_warm', 'ours', 'jobs_per_s'), pick('drain_warm', 'bullmq', 'jobs_per_s'))} |`,
+  `| enqueue ${n} in batches of 1,000 (jobs/s) | ${fmt(pick('drain', 'ours', 'enqueue_jobs_per_s'))} | BullMQ ${fmt(pick('enqueue', 'bullmq', 'jobs_per_s'))} | ${ratio(pick('drain', 'ours', 'enqueue_jobs_per_s'), pick('enqueue', 'bullmq', 'jobs_per_s'))} |`,
   `| pickup latency p50 at 1,000 jobs/s (ms) | ${fmt(pick('latency', 'ours', 'p50_ms'), 3)} | BullMQ ${fmt(pick('latency', 'bullmq', 'p50_ms'), 3)} | ${ratio(pick('latency', 'bullmq', 'p50_ms'), pick('latency', 'ours', 'p50_ms'))} |`,
   `| pickup latency p99 (ms) | ${fmt(pick('latency', 'ours', 'p99_ms'), 3)} | BullMQ ${fmt(pick('latency', 'bullmq', 'p99_ms'), 3)} | ${ratio(pick('latency', 'bullmq', 'p99_ms'), pick('latency', 'ours', 'p99_ms'))} |`,
   `| pickup latency max (ms) | ${fmt(pick('latency', 'ours', 'max_ms'), 1)} | BullMQ ${fmt(pick('latency', 'bullmq', 'max_ms'), 1)} | ${ratio(pick('latency', 'bullmq', 'max_ms'), pick('latency', 'ours', 'max_ms'))} |`,
