@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
+using Worker.Jobs;
 
 namespace Worker.Hosting;
 
@@ -25,7 +26,7 @@ internal static class WorkerHost
             builder.Configuration.AddInMemoryCollection(overrides);
         }
 
-        builder.Services.AddSerilog((_, log) => ConfigureLogging(log, builder, consumers));
+        builder.Services.AddSerilog((services, log) => ConfigureLogging(log, services, builder, consumers));
         builder.Services.AddSystemd();
         builder.Services.AddWorkerCore(builder.Configuration);
         if (consumers)
@@ -56,7 +57,7 @@ internal static class WorkerHost
         }
     }
 
-    private static void ConfigureLogging(LoggerConfiguration log, HostApplicationBuilder builder, bool consumers)
+    private static void ConfigureLogging(LoggerConfiguration log, IServiceProvider services, HostApplicationBuilder builder, bool consumers)
     {
         log.MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
@@ -64,7 +65,10 @@ internal static class WorkerHost
             // Failed commands surface as exceptions that the worker logs with job context; EF would log them twice.
             .MinimumLevel.Override("Microsoft.EntityFrameworkCore.Database.Command", LogEventLevel.Fatal)
             .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext();
+            // Sinks and enrichers registered as services (tests add a sink that records what is written).
+            .ReadFrom.Services(services)
+            .Enrich.FromLogContext()
+            .Enrich.With<JobLogEnricher>();
 
         // Admin verbs keep stdout for their output (JSON, ids): their log lines go to stderr.
         LogEventLevel? toStdErr = consumers ? null : LogEventLevel.Verbose;

@@ -119,7 +119,7 @@ internal sealed partial class JobExecutor
         }
 
         using var activity = WorkerActivity.StartProcess(envelope.Type, _settings.StreamKey, envelope.JobId, envelope.EntryId, envelope.TraceParent);
-        using var logScope = _logger.BeginScope(new JobLogScope(envelope.JobId, envelope.Type, envelope.EntryId));
+        using var logScope = JobLogScope.Enter(envelope.JobId, envelope.Type, envelope.EntryId);
         // Before the attempt is counted: a process that dies while this entry waits has not started it.
         using var turn = await _gate.EnterAsync(lastChance: delivery.DeliveryCount >= _settings.MaxDeliveries, hardStop);
         // The DI scope and the store (with the pooled DbContext behind it) only when something asks: not for a

@@ -14,7 +14,7 @@ internal sealed class LastChanceGate
     private int _shared;
     private bool _exclusive;
 
-    public async ValueTask<Lease> EnterAsync(bool lastChance, CancellationToken ct)
+    public ValueTask<Lease> EnterAsync(bool lastChance, CancellationToken ct)
     {
         TaskCompletionSource waiter;
         lock (_lock)
@@ -22,19 +22,25 @@ internal sealed class LastChanceGate
             if (!lastChance && !_exclusive && _exclusiveWaiters.Count == 0)
             {
                 _shared++;
-                return new Lease(this, exclusive: false);
+                return ValueTask.FromResult(new Lease(this, exclusive: false));
             }
 
             if (lastChance && !_exclusive && _shared == 0)
             {
                 _exclusive = true;
-                return new Lease(this, exclusive: true);
+                return ValueTask.FromResult(new Lease(this, exclusive: true));
             }
 
             waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             (lastChance ? _exclusiveWaiters : _sharedWaiters).Enqueue(waiter);
         }
 
+        return WaitForTurnAsync(waiter, lastChance, ct);
+    }
+
+    /// <summary>The slow path in a method of its own: the fast one allocates no closure or state machine.</summary>
+    private async ValueTask<Lease> WaitForTurnAsync(TaskCompletionSource waiter, bool lastChance, CancellationToken ct)
+    {
         using (ct.Register(() => waiter.TrySetCanceled(ct)))
         {
             try

@@ -29,7 +29,7 @@ internal sealed partial class JobConsumer
     private readonly ILogger _logger;
 
     private readonly Channel<Delivery> _work = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleWriter = false });
-    private readonly Channel<RedisValue> _acks = Channel.CreateUnbounded<RedisValue>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<string> _acks = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _owned = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _toRelease = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -317,7 +317,7 @@ internal sealed partial class JobConsumer
             switch (outcome)
             {
                 case DeliveryOutcome.Ack:
-                    _acks.Writer.TryWrite(delivery.Entry.Id);
+                    _acks.Writer.TryWrite(delivery.Id);
                     break;
                 case DeliveryOutcome.Settled:
                     _owned.TryRemove(delivery.Id, out _);
@@ -336,7 +336,7 @@ internal sealed partial class JobConsumer
     private async Task AckLoopAsync(Task slotsDone)
     {
         _ = slotsDone.ContinueWith(_ => _acks.Writer.TryComplete(), TaskScheduler.Default);
-        var batch = new List<RedisValue>(MaxAckBatch);
+        var batch = new List<string>(MaxAckBatch);
         while (await _acks.Reader.WaitToReadAsync())
         {
             while (batch.Count < MaxAckBatch && _acks.Reader.TryRead(out var id))
@@ -344,10 +344,17 @@ internal sealed partial class JobConsumer
                 batch.Add(id);
             }
 
-            await AckWithRetryAsync([.. batch]);
+            // The decoded ids the slots already hold: a string converts to a RedisValue without a copy.
+            var ids = new RedisValue[batch.Count];
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i] = batch[i];
+            }
+
+            await AckWithRetryAsync(ids);
             foreach (var id in batch)
             {
-                _owned.TryRemove(id!, out _);
+                _owned.TryRemove(id, out _);
             }
 
             batch.Clear();

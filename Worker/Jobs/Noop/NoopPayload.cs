@@ -12,4 +12,8 @@ internal sealed record NoopPayload(
     [property: JsonPropertyName("fail")] string? Fail = null,
     [property: JsonPropertyName("fail_attempts")] int? FailAttempts = null,
     [property: JsonPropertyName("effect")] bool Effect = false,
-    [property: JsonPropertyName("crash")] bool Crash = false);
+    [property: JsonPropertyName("crash")] bool Crash = false)
+{
+    /// <summary>The payload <c>{}</c>: do nothing.</summary>
+    public static readonly NoopPayload Empty = new();
+}
