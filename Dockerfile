@@ -3,7 +3,7 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
-COPY Worker/Worker.csproj Worker/
+COPY Worker/Worker.csproj Worker/Runtime.props Worker/
 RUN dotnet restore Worker/Worker.csproj -r linux-x64
 COPY Worker/ Worker/
 # ReadyToRun: the worker starts on precompiled code instead of spending its first second in the JIT (docs/benchmarks.md).

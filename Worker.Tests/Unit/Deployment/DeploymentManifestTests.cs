@@ -151,4 +151,20 @@ public sealed class DeploymentManifestTests
         Assert.That(lines.Last(l => l.StartsWith("USER ", StringComparison.Ordinal)), Is.Not.EqualTo("USER root"));
         Assert.That(lines, Has.Some.StartsWith("ENTRYPOINT [\"dotnet\", \"Worker.dll\"]"));
     }
+
+    [Test]
+    public void Dockerfile_CopiesWhatTheProjectImportsBeforeTheRestore()
+    {
+        // No Docker engine here to build the image: this catches the restore step failing on a missing import.
+        var lines = File.ReadAllLines(Path.Combine(Root, "Dockerfile"));
+        var restore = Array.FindIndex(lines, l => l.StartsWith("RUN dotnet restore", StringComparison.Ordinal));
+        var copied = lines[..restore].Where(l => l.StartsWith("COPY ", StringComparison.Ordinal))
+            .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..^1]).ToList();
+        var imports = System.Xml.Linq.XDocument.Load(Path.Combine(Root, "Worker", "Worker.csproj")).Descendants("Import")
+            .Select(i => "Worker/" + (string)i.Attribute("Project")!).ToList();
+
+        Assert.That(restore, Is.GreaterThan(0), "a restore step");
+        Assert.That(imports, Is.Not.Empty);
+        Assert.That(copied, Is.SupersetOf(imports));
+    }
 }
