@@ -14,10 +14,12 @@ using Worker.Streams;
 //                                       pre-fill N no-op jobs, then time one worker host emptying the stream; with
 //                                       WARMUP > 0 a first host drains WARMUP jobs of another stream in the same process
 //                                       before (a warm process: its code compiled, as in a worker that has been up)
+//                                       (BENCH_TRACE=1: progress over time; BENCH_ALLOC=1: allocations by type)
 //   latency RATE SECONDS                open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles
 var scenario = args.ElementAtOrDefault(0) ?? "drain";
 var json = Environment.GetEnvironmentVariable("BENCH_JSON") == "1";
 var trace = Environment.GetEnvironmentVariable("BENCH_TRACE") == "1";
+using var allocations = Environment.GetEnvironmentVariable("BENCH_ALLOC") == "1" ? new AllocationSampler() : null;
 var redis = Environment.GetEnvironmentVariable("BENCH_REDIS") ?? "127.0.0.1:16379";
 var postgres = Environment.GetEnvironmentVariable("BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=15432;Username=postgres;Database=worker";
 var stream = $"bench:{{{Guid.NewGuid():N}}}";
@@ -96,10 +98,16 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
 
     var enqueueSeconds = enqueue.Elapsed.TotalSeconds;
     var gcBefore = GC.CollectionCount(0);
+    var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
     var (ownCpuBefore, redisCpuBefore) = (Environment.CpuUsage.TotalTime, await RedisCpuAsync());
     // The clock starts once the host is up (configuration, DI, connections: about 0.3 s, once per process), as
     // BullMQ's starts at its Worker's creation: both then measure the drain itself.
     var startup = Stopwatch.StartNew();
+    if (report)
+    {
+        allocations?.Start();
+    }
+
     await host.StartAsync();
     var startupSeconds = startup.Elapsed.TotalSeconds;
     var drain = Stopwatch.StartNew();
@@ -127,6 +135,7 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
     }
 
     var drainSeconds = drain.Elapsed.TotalSeconds;
+    allocations?.Stop();
     foreach (var (at, done) in progress.Where((_, i) => i % 10 == 0))
     {
         Console.Error.WriteLine(FormattableString.Invariant($"  {at:0.000} s: {done} done"));
@@ -136,6 +145,8 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
     // microseconds per job.
     var ownCpuUs = (Environment.CpuUsage.TotalTime - ownCpuBefore).TotalMicroseconds / n;
     var redisCpuUs = (await RedisCpuAsync() - redisCpuBefore).TotalMicroseconds / n;
+    var allocatedPerJob = (GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore) / (double)n;
+    var committedMb = GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0;
     await host.StopAsync();
     if (!report)
     {
@@ -143,12 +154,14 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
         return;
     }
 
+    allocations?.Report(Console.Error, n);
+
     Console.WriteLine(json
         ? string.Create(CultureInfo.InvariantCulture,
             $"{{\"scenario\":\"{(persist ? "drain_persist" : "drain")}{(warm ? "_warm" : "")}\",\"n\":{n},\"jobs_per_s\":{n / drainSeconds:0},\"enqueue_jobs_per_s\":{n / enqueueSeconds:0},\"startup_s\":{startupSeconds:0.000},\"first_read_ms\":{firstRead.TotalMilliseconds:0.0},\"worker_cpu_us_per_job\":{ownCpuUs:0.00},\"redis_cpu_us_per_job\":{redisCpuUs:0.00},\"peak_rss_mb\":{PeakRssMb():0}}}")
         : string.Create(CultureInfo.InvariantCulture,
             $"drain n={n} concurrency={concurrency} batch={batch} persist={persist} warm={warm}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
-            $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, host start {startupSeconds:0.000} s, first read after {firstRead.TotalMilliseconds:0.0} ms, gen0 GCs {GC.CollectionCount(0) - gcBefore}, " +
+            $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, host start {startupSeconds:0.000} s, first read after {firstRead.TotalMilliseconds:0.0} ms, gen0 GCs {GC.CollectionCount(0) - gcBefore}, {allocatedPerJob:0} B allocated per job, GC committed {committedMb:0} MB, " +
             $"CPU per job: worker {ownCpuUs:0.00} µs, Redis {redisCpuUs:0.00} µs, peak RSS {PeakRssMb():0} MB"));
 }
 
