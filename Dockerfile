@@ -4,12 +4,15 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY Worker/Worker.csproj Worker/Runtime.props Worker/
-RUN dotnet restore Worker/Worker.csproj -r linux-x64
+RUN dotnet restore Worker/Worker.csproj -r linux-x64 -p:SelfContained=true -p:PublishReadyToRun=true
 COPY Worker/ Worker/
-# ReadyToRun: the worker starts on precompiled code instead of spending its first second in the JIT (docs/benchmarks.md).
-RUN dotnet publish Worker/Worker.csproj -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o /app --no-restore
+# Self-contained with one composite ReadyToRun image of the worker and the framework: the worker starts on precompiled
+# code, including the framework's generics over its own types, instead of compiling them on its first jobs
+# (+29% on a cold drain, +21% with job state: docs/benchmarks.md). The runtime ships in /app, so the base is runtime-deps.
+RUN dotnet publish Worker/Worker.csproj -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true \
+    -p:PublishReadyToRunComposite=true -o /app --no-restore
 
-FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 USER app
@@ -17,5 +20,5 @@ ENV DOTNET_ENVIRONMENT=Production
 # The host drains for Worker:DrainTimeout (20 s) within a 30 s shutdown budget: give the container longer than that
 # to stop (docker stop -t 40, Kubernetes terminationGracePeriodSeconds: 40).
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["dotnet", "Worker.dll"]
+ENTRYPOINT ["/app/Worker"]
 CMD ["run"]

@@ -158,7 +158,7 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
 
     Console.WriteLine(json
         ? string.Create(CultureInfo.InvariantCulture,
-            $"{{\"scenario\":\"{(persist ? "drain_persist" : "drain")}{(warm ? "_warm" : "")}\",\"n\":{n},\"jobs_per_s\":{n / drainSeconds:0},\"enqueue_jobs_per_s\":{n / enqueueSeconds:0},\"startup_s\":{startupSeconds:0.000},\"first_read_ms\":{firstRead.TotalMilliseconds:0.0},\"worker_cpu_us_per_job\":{ownCpuUs:0.00},\"redis_cpu_us_per_job\":{redisCpuUs:0.00},\"peak_rss_mb\":{PeakRssMb():0}}}")
+            $"{{\"scenario\":\"{(persist ? "drain_persist" : "drain")}{(warm ? "_warm" : "")}\",\"n\":{n},\"jobs_per_s\":{n / drainSeconds:0},\"enqueue_jobs_per_s\":{n / enqueueSeconds:0},\"startup_s\":{startupSeconds:0.000},\"first_read_ms\":{firstRead.TotalMilliseconds:0.0},\"worker_cpu_us_per_job\":{ownCpuUs:0.00},\"redis_cpu_us_per_job\":{redisCpuUs:0.00},\"alloc_bytes_per_job\":{allocatedPerJob:0},\"peak_rss_mb\":{PeakRssMb():0}}}")
         : string.Create(CultureInfo.InvariantCulture,
             $"drain n={n} concurrency={concurrency} batch={batch} persist={persist} warm={warm}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
             $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, host start {startupSeconds:0.000} s, first read after {firstRead.TotalMilliseconds:0.0} ms, gen0 GCs {GC.CollectionCount(0) - gcBefore}, {allocatedPerJob:0} B allocated per job, GC committed {committedMb:0} MB, " +

@@ -137,7 +137,7 @@ public sealed class DeploymentManifestTests
             Assert.That(sections, Is.EqualTo(new[] { "[Unit]", "[Service]", "[Install]" }));
             Assert.That(Value("Type"), Is.EqualTo("notify"));
             Assert.That(TimeSpan.FromSeconds(int.Parse(Value("TimeoutStopSec").TrimEnd('s'))), Is.GreaterThan(HostShutdownBudget()));
-            Assert.That(Value("ExecStart"), Does.EndWith("Worker.dll run"));
+            Assert.That(Value("ExecStart"), Is.EqualTo("/opt/worker/Worker run"));
             Assert.That(Value("NoNewPrivileges"), Is.EqualTo("yes"));
         });
     }
@@ -149,7 +149,7 @@ public sealed class DeploymentManifestTests
 
         Assert.That(lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).Count(), Is.GreaterThanOrEqualTo(2), "multi-stage");
         Assert.That(lines.Last(l => l.StartsWith("USER ", StringComparison.Ordinal)), Is.Not.EqualTo("USER root"));
-        Assert.That(lines, Has.Some.StartsWith("ENTRYPOINT [\"dotnet\", \"Worker.dll\"]"));
+        Assert.That(lines, Has.Some.StartsWith("ENTRYPOINT [\"/app/Worker\"]"));
     }
 
     [Test]
