@@ -16,6 +16,7 @@ using Worker.Streams;
 //                                       before (a warm process: its code compiled, as in a worker that has been up)
 //                                       (BENCH_TRACE=1: progress over time; BENCH_ALLOC=1: allocations by type)
 //   latency RATE SECONDS                open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles
+//   latency-floor RATE SECONDS          the same producer into a bare blocking XREADGROUP loop: the machine's floor
 var scenario = args.ElementAtOrDefault(0) ?? "drain";
 var json = Environment.GetEnvironmentVariable("BENCH_JSON") == "1";
 var trace = Environment.GetEnvironmentVariable("BENCH_TRACE") == "1";
@@ -41,8 +42,11 @@ try
         case "latency":
             await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
             break;
+        case "latency-floor":
+            await LatencyFloorAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
+            break;
         default:
-            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST WARMUP] | latency [RATE SECONDS]");
+            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST WARMUP] | latency [RATE SECONDS] | latency-floor [RATE SECONDS]");
             return 64;
     }
 }
@@ -180,35 +184,83 @@ async Task LatencyAsync(int rate, int seconds)
         await Task.Delay(10);
     }
 
-    var total = rate * seconds;
+    await OpenLoopAsync(rate, seconds, () => queue.EnqueueAsync(LatencyProbeHandler.Type, LatencyProbeHandler.Payload()));
+    await WaitForSamplesAsync(() => probe.Count, rate * seconds + 1);
+    await host.StopAsync();
+    ReportLatency("latency", rate, seconds, probe.Samples().Skip(1), "enqueue to handler start");
+}
+
+// The machine's floor for the same path without the worker: the same producer, and one bare loop parked in
+// XREADGROUP ... BLOCK on a dedicated connection that stamps each entry as its reply is parsed. What the worker adds
+// is the difference; what both show is this VM's scheduling noise.
+async Task LatencyFloorAsync(int rate, int seconds)
+{
+    var options = ConfigurationOptions.Parse(redis);
+    (options.SyncTimeout, options.AsyncTimeout) = (10_000, 10_000);
+    await using var dedicated = await ConnectionMultiplexer.ConnectAsync(options);
+    var reader = dedicated.GetDatabase();
+    await db.StreamCreateConsumerGroupAsync(stream, "floor", "0-0", createStream: true);
+    var samples = new List<double>(rate * seconds + 1);
+    using var stop = new CancellationTokenSource();
+    var loop = Task.Run(async () =>
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var reply = await reader.ExecuteAsync("XREADGROUP", "GROUP", "floor", "c", "COUNT", 10, "BLOCK", 1000, "STREAMS", (RedisKey)stream, ">");
+            var now = Stopwatch.GetTimestamp();
+            foreach (var entry in StreamReplyParser.ParseReadReply(reply))
+            {
+                var payload = (string)entry["payload"]!;
+                var stamp = long.Parse(payload.AsSpan(5, payload.Length - 6), CultureInfo.InvariantCulture);
+                lock (samples)
+                {
+                    samples.Add(Stopwatch.GetElapsedTime(stamp, now).TotalMilliseconds);
+                }
+            }
+        }
+    });
+    await OpenLoopAsync(rate, seconds, () => db.StreamAddAsync(stream, "payload", LatencyProbeHandler.Payload()));
+    await WaitForSamplesAsync(() => { lock (samples) { return samples.Count; } }, rate * seconds);
+    stop.Cancel();
+    await loop;
+    ReportLatency("latency_floor", rate, seconds, samples, "XADD to a bare blocking reader's parsed reply");
+}
+
+// An open-loop producer: the i-th call is due at i / rate s, whether or not the earlier ones were picked up.
+async Task OpenLoopAsync(int rate, int seconds, Func<Task> produce)
+{
     var interval = TimeSpan.FromSeconds(1.0 / rate);
     var clock = Stopwatch.StartNew();
-    for (var i = 0; i < total; i++)
+    for (var i = 0; i < rate * seconds; i++)
     {
-        var due = interval * i;
-        var wait = due - clock.Elapsed;
+        var wait = (interval * i) - clock.Elapsed;
         if (wait > TimeSpan.FromMilliseconds(1))
         {
             await Task.Delay(wait);
         }
 
-        await queue.EnqueueAsync(LatencyProbeHandler.Type, LatencyProbeHandler.Payload());
+        await produce();
     }
+}
 
+static async Task WaitForSamplesAsync(Func<int> count, int expected)
+{
     var deadline = Stopwatch.StartNew();
-    while (probe.Count < total + 1 && deadline.Elapsed < TimeSpan.FromSeconds(30))
+    while (count() < expected && deadline.Elapsed < TimeSpan.FromSeconds(30))
     {
         await Task.Delay(10);
     }
+}
 
-    await host.StopAsync();
-    var samples = probe.Samples().Skip(1).Order().ToArray();
+void ReportLatency(string name, int rate, int seconds, IEnumerable<double> measured, string what)
+{
+    var samples = measured.Order().ToArray();
     double P(double q) => samples[Math.Min(samples.Length - 1, (int)(q * samples.Length))];
     Console.WriteLine(json
         ? string.Create(CultureInfo.InvariantCulture,
-            $"{{\"scenario\":\"latency\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"max_ms\":{samples[^1]:0.000}}}")
+            $"{{\"scenario\":\"{name}\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"max_ms\":{samples[^1]:0.000}}}")
         : string.Create(CultureInfo.InvariantCulture,
-            $"latency rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, max {samples[^1]:0.000} ms (enqueue to handler start)"));
+            $"{name} rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, max {samples[^1]:0.000} ms ({what})"));
 }
 
 async Task<TimeSpan> RedisCpuAsync()
