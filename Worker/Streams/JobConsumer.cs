@@ -345,13 +345,7 @@ internal sealed partial class JobConsumer
             }
 
             // The decoded ids the slots already hold: a string converts to a RedisValue without a copy.
-            var ids = new RedisValue[batch.Count];
-            for (var i = 0; i < ids.Length; i++)
-            {
-                ids[i] = batch[i];
-            }
-
-            await AckWithRetryAsync(ids);
+            await AckWithRetryAsync([.. batch]);
             foreach (var id in batch)
             {
                 _owned.TryRemove(id, out _);

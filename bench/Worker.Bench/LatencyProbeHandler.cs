@@ -18,7 +18,7 @@ internal sealed class LatencyProbeHandler : IJobHandler
     public Task HandleAsync(JobContext context, CancellationToken cancellationToken)
     {
         var now = Stopwatch.GetTimestamp();
-        var stamp = long.Parse(context.Payload.AsSpan(5, context.Payload.Length - 6), CultureInfo.InvariantCulture);
+        var stamp = StampOf(context.Payload);
         var ms = Stopwatch.GetElapsedTime(stamp, now).TotalMilliseconds;
         lock (_lock)
         {
@@ -31,4 +31,7 @@ internal sealed class LatencyProbeHandler : IJobHandler
     public double[] Samples() { lock (_lock) { return [.. _samplesMs]; } }
 
     public static string Payload() => $"{{\"t\":{Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture)}}}";
+
+    /// <summary>The timestamp a <see cref="Payload"/> carries: <c>{"t":N}</c>.</summary>
+    public static long StampOf(string payload) => long.Parse(payload.AsSpan(5, payload.Length - 6), CultureInfo.InvariantCulture);
 }

@@ -210,8 +210,7 @@ async Task LatencyFloorAsync(int rate, int seconds)
             var now = Stopwatch.GetTimestamp();
             foreach (var entry in StreamReplyParser.ParseReadReply(reply))
             {
-                var payload = (string)entry["payload"]!;
-                var stamp = long.Parse(payload.AsSpan(5, payload.Length - 6), CultureInfo.InvariantCulture);
+                var stamp = LatencyProbeHandler.StampOf((string)entry["payload"]!);
                 lock (samples)
                 {
                     samples.Add(Stopwatch.GetElapsedTime(stamp, now).TotalMilliseconds);
