@@ -39,15 +39,13 @@ internal sealed class JobQueue(
         // A caller inside a trace passes it on: the handler's span continues the enqueuing one.
         var ambient = activity?.Id ?? (Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null);
         var enqueuedAt = time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-        var args = new RedisValue[jobs.Count + 2];
-        args[0] = settings.Group;
-        args[1] = settings.MaxBacklog;
-        for (var i = 0; i < jobs.Count; i++)
+        var args = new List<RedisValue>(3 + (jobs.Count * 7)) { settings.Group, settings.MaxBacklog, jobs.Count };
+        foreach (var job in jobs)
         {
-            args[i + 2] = Encode(jobType, jobs[i] with { TraceParent = jobs[i].TraceParent ?? ambient }, enqueuedAt);
+            AddFields(args, jobType, job, job.TraceParent ?? ambient, enqueuedAt);
         }
 
-        var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(StreamScripts.Enqueue, [settings.StreamKey], args))!;
+        var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(StreamScripts.Enqueue, [settings.StreamKey], [.. args]))!;
         if ((long)reply[0] == 0)
         {
             throw new QueueFullException(jobType, (long)reply[1], settings.MaxBacklog);
@@ -62,7 +60,8 @@ internal sealed class JobQueue(
         return ids;
     }
 
-    private static string Encode(string jobType, JobRequest job, string enqueuedAt)
+    /// <summary>Appends one job to the script's arguments: its field count, then its fields and values.</summary>
+    private static void AddFields(List<RedisValue> args, string jobType, JobRequest job, string? traceParent, string enqueuedAt)
     {
         try
         {
@@ -73,22 +72,17 @@ internal sealed class JobQueue(
             throw new ArgumentException($"the payload is not valid JSON: {e.Message}", nameof(job), e);
         }
 
-        var fields = new List<string>(10)
+        var hasJobId = !string.IsNullOrEmpty(job.JobId);
+        var hasTrace = !string.IsNullOrEmpty(traceParent);
+        args.AddRange([6 + (hasJobId ? 2 : 0) + (hasTrace ? 2 : 0), StreamFields.Type, jobType, StreamFields.Payload, job.PayloadJson, StreamFields.EnqueuedAt, enqueuedAt]);
+        if (hasJobId)
         {
-            StreamFields.Type, jobType,
-            StreamFields.Payload, job.PayloadJson,
-            StreamFields.EnqueuedAt, enqueuedAt,
-        };
-        if (!string.IsNullOrEmpty(job.JobId))
-        {
-            fields.AddRange([StreamFields.JobId, job.JobId]);
+            args.AddRange([StreamFields.JobId, job.JobId]);
         }
 
-        if (!string.IsNullOrEmpty(job.TraceParent))
+        if (hasTrace)
         {
-            fields.AddRange([StreamFields.TraceParent, job.TraceParent]);
+            args.AddRange([StreamFields.TraceParent, traceParent]);
         }
-
-        return JsonSerializer.Serialize(fields.ToArray(), StreamJsonContext.Default.StringArray);
     }
 }

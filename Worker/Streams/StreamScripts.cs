@@ -84,29 +84,31 @@ internal static class StreamScripts
 
     /// <summary>
     /// Appends jobs unless the backlog (pending plus not yet delivered) is at or above the limit.
-    /// KEYS: stream. ARGV: group, max backlog (0 = no limit), then one JSON array [field, value, ...] per job.
-    /// Returns {1, id, id, ...} or {0, backlog}.
+    /// KEYS: stream. ARGV: group, max backlog (0 = no limit), job count, then per job its field count and its
+    /// fields and values. Returns {1, id, id, ...} or {0, backlog}.
+    /// The stream's length bounds the backlog from above (acked entries wait for the trim; pending ones are never
+    /// trimmed), so the group's exact figure, which costs an <c>XINFO GROUPS</c>, is only needed near the limit.
     /// </summary>
     public const string Enqueue = """
         local max = tonumber(ARGV[2])
+        local jobs = tonumber(ARGV[3])
         if max > 0 then
-          local backlog = 0
-          if redis.call('EXISTS', KEYS[1]) == 1 then
-            backlog = redis.call('XLEN', KEYS[1])
-            local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
-            for _, g in ipairs(groups) do
+          local backlog = redis.call('XLEN', KEYS[1])
+          if backlog + jobs > max and backlog > 0 then
+            for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
               local info = {}
               for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
-              if info['name'] == ARGV[1] then
-                if info['lag'] then backlog = info['lag'] + info['pending'] end
-              end
+              if info['name'] == ARGV[1] and info['lag'] then backlog = info['lag'] + info['pending'] end
             end
           end
-          if backlog + (#ARGV - 2) > max then return {0, backlog} end
+          if backlog + jobs > max then return {0, backlog} end
         end
         local ids = {1}
-        for i = 3, #ARGV do
-          ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', unpack(cjson.decode(ARGV[i])))
+        local i = 4
+        for _ = 1, jobs do
+          local n = tonumber(ARGV[i])
+          ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + n))
+          i = i + n + 1
         end
         return ids
         """;

@@ -184,10 +184,12 @@ async Task LatencyAsync(int rate, int seconds)
         await Task.Delay(10);
     }
 
+    var cpu = await CpuSinceAsync();
     await OpenLoopAsync(rate, seconds, () => queue.EnqueueAsync(LatencyProbeHandler.Type, LatencyProbeHandler.Payload()));
     await WaitForSamplesAsync(() => probe.Count, rate * seconds + 1);
+    var cpuPerJob = await cpu(rate * seconds);
     await host.StopAsync();
-    ReportLatency("latency", rate, seconds, probe.Samples().Skip(1), "enqueue to handler start");
+    ReportLatency("latency", rate, seconds, probe.Samples().Skip(1), cpuPerJob, "enqueue to handler start");
 }
 
 // The machine's floor for the same path without the worker: the same producer, and one bare loop parked in
@@ -218,11 +220,13 @@ async Task LatencyFloorAsync(int rate, int seconds)
             }
         }
     });
+    var cpu = await CpuSinceAsync();
     await OpenLoopAsync(rate, seconds, () => db.StreamAddAsync(stream, "payload", LatencyProbeHandler.Payload()));
     await WaitForSamplesAsync(() => { lock (samples) { return samples.Count; } }, rate * seconds);
+    var cpuPerJob = await cpu(rate * seconds);
     stop.Cancel();
     await loop;
-    ReportLatency("latency_floor", rate, seconds, samples, "XADD to a bare blocking reader's parsed reply");
+    ReportLatency("latency_floor", rate, seconds, samples, cpuPerJob, "XADD to a bare blocking reader's parsed reply");
 }
 
 // An open-loop producer: the i-th call is due at i / rate s, whether or not the earlier ones were picked up.
@@ -251,15 +255,22 @@ static async Task WaitForSamplesAsync(Func<int> count, int expected)
     }
 }
 
-void ReportLatency(string name, int rate, int seconds, IEnumerable<double> measured, string what)
+void ReportLatency(string name, int rate, int seconds, IEnumerable<double> measured, (double Own, double Redis) cpuUs, string what)
 {
     var samples = measured.Order().ToArray();
     double P(double q) => samples[Math.Min(samples.Length - 1, (int)(q * samples.Length))];
     Console.WriteLine(json
         ? string.Create(CultureInfo.InvariantCulture,
-            $"{{\"scenario\":\"{name}\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"max_ms\":{samples[^1]:0.000}}}")
+            $"{{\"scenario\":\"{name}\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"max_ms\":{samples[^1]:0.000},\"cpu_us_per_job\":{cpuUs.Own:0.0},\"redis_cpu_us_per_job\":{cpuUs.Redis:0.0}}}")
         : string.Create(CultureInfo.InvariantCulture,
-            $"{name} rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, max {samples[^1]:0.000} ms ({what})"));
+            $"{name} rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, max {samples[^1]:0.000} ms ({what}), CPU per job: this process {cpuUs.Own:0.0} µs, Redis {cpuUs.Redis:0.0} µs"));
+}
+
+// Starts counting this process's and Redis's CPU; the returned function gives each in microseconds per job.
+async Task<Func<int, Task<(double Own, double Redis)>>> CpuSinceAsync()
+{
+    var (own, redisCpu) = (Environment.CpuUsage.TotalTime, await RedisCpuAsync());
+    return async jobs => ((Environment.CpuUsage.TotalTime - own).TotalMicroseconds / jobs, (await RedisCpuAsync() - redisCpu).TotalMicroseconds / jobs);
 }
 
 async Task<TimeSpan> RedisCpuAsync()

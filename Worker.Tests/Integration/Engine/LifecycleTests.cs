@@ -73,6 +73,30 @@ public sealed class LifecycleTests : EngineTestBase
     }
 
     [Test]
+    public async Task Enqueue_AckedEntriesAwaitingTheTrim_DoNotCountTowardTheBacklog()
+    {
+        var settings = Settings(("Worker:Jobs:noop:MaxBacklog", "3"), ("Worker:Jobs:noop:TrimInterval", "00:00:00"));
+        await using var host = await WorkerTestHost.StartAsync(settings);
+        var done = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            done.Add(await EnqueueAsync(host, """{"effect":true}"""));
+        }
+
+        foreach (var jobId in done)
+        {
+            await WaitForStatusAsync(jobId, "succeeded");
+        }
+
+        await Eventually.TrueAsync(async () => await PendingAsync() == 0, "the three jobs to be acked");
+        Assert.That(await Db.StreamLengthAsync(Stream), Is.EqualTo(3), "acked, not trimmed: the length alone would say full");
+
+        var admitted = await EnqueueAsync(host, """{"effect":true}""");
+        await WaitForStatusAsync(admitted, "succeeded");
+        Assert.That(await Db.StreamLengthAsync(Stream), Is.EqualTo(4));
+    }
+
+    [Test]
     public async Task EnqueueVerb_BacklogFull_ExitsWithQueueFullCode()
     {
         var settings = Settings(("Worker:Jobs:noop:MaxBacklog", "1"));
