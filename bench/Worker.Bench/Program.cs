@@ -229,22 +229,24 @@ async Task LatencyFloorAsync(int rate, int seconds)
     ReportLatency("latency_floor", rate, seconds, samples, cpuPerJob, "XADD to a bare blocking reader's parsed reply");
 }
 
-// An open-loop producer: the i-th call is due at i / rate s, whether or not the earlier ones were picked up.
-async Task OpenLoopAsync(int rate, int seconds, Func<Task> produce)
+// An open-loop producer: the i-th call is made at i / rate s, never earlier, whether or not the earlier ones were
+// picked up. It runs on a thread of its own and sleeps with the kernel's microsecond timer: Task.Delay's timer
+// oversleeps by up to 3 ms on this VM, so the producer either bunched jobs into bursts (running ahead) or fell behind.
+static Task OpenLoopAsync(int rate, int seconds, Func<Task> produce) => Task.Factory.StartNew(() =>
 {
     var interval = TimeSpan.FromSeconds(1.0 / rate);
     var clock = Stopwatch.StartNew();
     for (var i = 0; i < rate * seconds; i++)
     {
-        var wait = (interval * i) - clock.Elapsed;
-        if (wait > TimeSpan.FromMilliseconds(1))
+        TimeSpan wait;
+        while ((wait = (interval * i) - clock.Elapsed) > TimeSpan.Zero)
         {
-            await Task.Delay(wait);
+            Native.usleep((uint)Math.Ceiling(wait.TotalMicroseconds));
         }
 
-        await produce();
+        produce().GetAwaiter().GetResult();
     }
-}
+}, TaskCreationOptions.LongRunning);
 
 static async Task WaitForSamplesAsync(Func<int> count, int expected)
 {
@@ -299,4 +301,10 @@ static double PeakRssMb()
     }
 
     return double.NaN;
+}
+
+internal static class Native
+{
+    [System.Runtime.InteropServices.DllImport("libc")]
+    internal static extern int usleep(uint microseconds);
 }

@@ -6,6 +6,7 @@
 // batches of 1,000, completed jobs removed.
 import { Queue, Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import { Worker as Thread } from 'node:worker_threads';
 
 const [host, port] = (process.env.BENCH_REDIS ?? '127.0.0.1:6379').split(':');
 const connection = { host, port: Number(port), maxRetriesPerRequest: null };
@@ -64,13 +65,11 @@ async function latency(rate, seconds) {
   while (samples.length < 1) await new Promise((r) => setTimeout(r, 10));
   samples.length = 0;
   const total = rate * seconds;
-  const interval = 1000 / rate;
-  const started = performance.now();
-  for (let i = 0; i < total; i++) {
-    const wait = started + i * interval - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    await queue.add('noop', { t: process.hrtime.bigint().toString() }, jobOptions);
-  }
+  await new Promise((resolve, reject) => {
+    const producer = new Thread(new URL('./producer.mjs', import.meta.url), { workerData: { name, connection, jobOptions, rate, seconds } });
+    producer.once('message', resolve);
+    producer.once('error', reject);
+  });
   const deadline = performance.now() + 30000;
   while (samples.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   await worker.close();
