@@ -72,17 +72,19 @@ internal sealed class JobQueue(
             throw new ArgumentException($"the payload is not valid JSON: {e.Message}", nameof(job), e);
         }
 
-        var hasJobId = !string.IsNullOrEmpty(job.JobId);
-        var hasTrace = !string.IsNullOrEmpty(traceParent);
-        args.AddRange([6 + (hasJobId ? 2 : 0) + (hasTrace ? 2 : 0), StreamFields.Type, jobType, StreamFields.Payload, job.PayloadJson, StreamFields.EnqueuedAt, enqueuedAt]);
-        if (hasJobId)
+        var countAt = args.Count;
+        args.Add(0);
+        args.AddRange([StreamFields.Type, jobType, StreamFields.Payload, job.PayloadJson, StreamFields.EnqueuedAt, enqueuedAt]);
+        if (!string.IsNullOrEmpty(job.JobId))
         {
             args.AddRange([StreamFields.JobId, job.JobId]);
         }
 
-        if (hasTrace)
+        if (!string.IsNullOrEmpty(traceParent))
         {
             args.AddRange([StreamFields.TraceParent, traceParent]);
         }
+
+        args[countAt] = args.Count - countAt - 1;
     }
 }

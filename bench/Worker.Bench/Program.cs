@@ -103,7 +103,7 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
     var enqueueSeconds = enqueue.Elapsed.TotalSeconds;
     var gcBefore = GC.CollectionCount(0);
     var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
-    var (ownCpuBefore, redisCpuBefore) = (Environment.CpuUsage.TotalTime, await RedisCpuAsync());
+    var cpu = await CpuSinceAsync();
     // The clock starts once the host is up (configuration, DI, connections: about 0.3 s, once per process), as
     // BullMQ's starts at its Worker's creation: both then measure the drain itself.
     var startup = Stopwatch.StartNew();
@@ -147,8 +147,7 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
 
     // Where the two cores went during the drain: this process (worker and the polling above) and Redis, in CPU
     // microseconds per job.
-    var ownCpuUs = (Environment.CpuUsage.TotalTime - ownCpuBefore).TotalMicroseconds / n;
-    var redisCpuUs = (await RedisCpuAsync() - redisCpuBefore).TotalMicroseconds / n;
+    var (ownCpuUs, redisCpuUs) = await cpu(n);
     var allocatedPerJob = (GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore) / (double)n;
     var committedMb = GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0;
     await host.StopAsync();
