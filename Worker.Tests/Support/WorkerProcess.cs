@@ -12,7 +12,8 @@ internal sealed class WorkerProcess : IDisposable
 
     private WorkerProcess(Process process) => _process = process;
 
-    public int Id => _process.Id;
+    /// <summary>The pid, also after the process has ended and been disposed.</summary>
+    public int Id { get; private set; }
 
     public bool HasExited => _process.HasExited;
 
@@ -49,6 +50,7 @@ internal sealed class WorkerProcess : IDisposable
         process.OutputDataReceived += (_, e) => { lock (worker._stdout) { worker._stdout.AppendLine(e.Data); } };
         process.ErrorDataReceived += (_, e) => { lock (worker._stderr) { worker._stderr.AppendLine(e.Data); } };
         process.Start();
+        worker.Id = process.Id;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return worker;

@@ -8,6 +8,7 @@ internal sealed class Fleet : IAsyncDisposable
 {
     private readonly IDictionary<string, string?> _settings;
     private readonly WorkerProcess?[] _workers;
+    private readonly List<WorkerProcess> _started = [];
     private readonly Lock _lock = new();
     private int _restarts;
 
@@ -39,7 +40,21 @@ internal sealed class Fleet : IAsyncDisposable
                 }
 
                 _workers[i] = WorkerProcess.Start(_settings, "run");
+                _started.Add(_workers[i]!);
             }
+        }
+    }
+
+    /// <summary>Every warning and error any process of the fleet logged, in start order, each line led by its pid.</summary>
+    public IEnumerable<string> Warnings()
+    {
+        lock (_lock)
+        {
+            // Compact JSON marks the level only when it is above Information.
+            return _started.SelectMany(w => (w.StandardOutput + w.StandardError)
+                .Split('\n')
+                .Where(line => line.Contains("\"@l\":", StringComparison.Ordinal))
+                .Select(line => $"{w.Id} {line.TrimEnd()}")).ToList();
         }
     }
 

@@ -21,8 +21,9 @@ public sealed class SoakTests
     private static readonly string[] FaultKinds = ["kill9", "sigterm", "sigstop", "client_kill", "redis_restart", "postgres_cut", "stream_delete"];
 
     /// <summary>
-    /// Deletes the stream and, in the same step, lists the job ids it still held unfinished (undelivered or pending):
-    /// what the deletion may lose, so the checker can report it rather than count it as the worker's loss.
+    /// Deletes the stream and, in the same step, lists the job ids it still held unfinished (undelivered or pending;
+    /// every entry when no group reads it yet): what the deletion may lose, so the checker can report it rather than
+    /// count it as the worker's loss.
     /// </summary>
     private const string DeleteStreamScript = """
         if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
@@ -33,7 +34,10 @@ public sealed class SoakTests
             for i = 1, #f, 2 do if f[i] == 'job_id' then ids[#ids + 1] = f[i + 1] end end
           end
         end
-        for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+        local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+        -- No group yet (the workers still starting, or the producer re-created the key): nothing was read.
+        if #groups == 0 then add(redis.call('XRANGE', KEYS[1], '-', '+')) end
+        for _, g in ipairs(groups) do
           local info = {}
           for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
           add(redis.call('XRANGE', KEYS[1], '(' .. info['last-delivered-id'], '+'))
@@ -78,7 +82,7 @@ public sealed class SoakTests
 
         await using var fleet = new Fleet(settings, 2);
         using var producer = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",abortConnect=false,allowAdmin=true");
-        var ledger = new ConcurrentDictionary<string, string>();
+        var ledger = new ConcurrentDictionary<string, LedgerEntry>();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
         var faults = new ConcurrentDictionary<string, int>();
         var atRisk = new ConcurrentDictionary<string, byte>();
@@ -109,6 +113,15 @@ public sealed class SoakTests
         await fleet.StopAllAsync();
 
         var report = await CheckAsync(db, stream, ledger, atRisk);
+        if (report.Lost.Count > 0)
+        {
+            // What the workers saw: the faults are timed in Unix ms above, the log lines carry their own time.
+            foreach (var line in fleet.Warnings().Take(200))
+            {
+                TestContext.Out.WriteLine("worker " + (line.Length > 600 ? line[..600] : line));
+            }
+        }
+
         TestContext.Out.WriteLine(string.Join("  ", FaultKinds.Select(k => $"{k}={faults.GetValueOrDefault(k)}")));
         TestContext.Out.WriteLine($"{"enqueued",9} {"succeeded",9} {"dead",5} {"lost",5} {"dup_effects",11} {"dup_exec",8} {"restarts",8} {"recovery_max_s",14}");
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -126,7 +139,7 @@ public sealed class SoakTests
     /// About 150 jobs a second: effects mostly, and poison mixed in: permanent failures, an unknown type, malformed
     /// JSON, a missing payload, one 10 MB payload, and one job that crashes the process running it.
     /// </summary>
-    private static async Task ProduceAsync(IDatabase db, string stream, ConcurrentDictionary<string, string> ledger, Random random, CancellationToken stop)
+    private static async Task ProduceAsync(IDatabase db, string stream, ConcurrentDictionary<string, LedgerEntry> ledger, Random random, CancellationToken stop)
     {
         var crashed = false;
         var n = 0;
@@ -149,8 +162,8 @@ public sealed class SoakTests
             {
                 try
                 {
-                    await db.StreamAddAsync(stream, fields);
-                    ledger[id] = kind;
+                    var entry = await db.StreamAddAsync(stream, fields);
+                    ledger[id] = new LedgerEntry(kind, (string)entry!);
                     break;
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
@@ -183,6 +196,8 @@ public sealed class SoakTests
             fleet.Revive();
             var kind = FaultKinds[random.Next(FaultKinds.Length)];
             faults.AddOrUpdate(kind, 1, (_, c) => c + 1);
+            // Unix milliseconds, to set beside the entry ids (which start with them) when a job is reported lost.
+            TestContext.Out.WriteLine($"fault at {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}: {kind}");
             switch (kind)
             {
                 case "kill9":
@@ -257,7 +272,7 @@ public sealed class SoakTests
     }
 
     private static async Task<SoakReport> CheckAsync(
-        IDatabase db, string stream, ConcurrentDictionary<string, string> ledger, ConcurrentDictionary<string, byte> atRisk)
+        IDatabase db, string stream, ConcurrentDictionary<string, LedgerEntry> ledger, ConcurrentDictionary<string, byte> atRisk)
     {
         var ids = ledger.Keys.ToArray();
         var succeeded = new HashSet<string>();
@@ -296,7 +311,7 @@ public sealed class SoakTests
 
         var lost = new List<string>();
         var lostWithKey = 0;
-        foreach (var (id, kind) in ledger)
+        foreach (var (id, (kind, _)) in ledger)
         {
             var done = kind == "effect" ? succeeded.Contains(id) && effects.GetValueOrDefault(id) >= 1 : letters.ContainsKey(id);
             if (done)
@@ -311,7 +326,7 @@ public sealed class SoakTests
             }
             else
             {
-                lost.Add($"{id} ({kind})");
+                lost.Add($"{id} ({kind}, entry {ledger[id].Entry})");
             }
         }
 
@@ -326,7 +341,7 @@ public sealed class SoakTests
                     "SELECT status || ' attempts=' || attempts || ' error=' || coalesce(last_error, '') FROM jobs WHERE type = 'noop' AND id = $1", id);
                 var letter = dlq.FirstOrDefault(e => e.Values.Any(v => v.Name == "job_id" && v.Value == id));
                 var inStream = (await db.StreamRangeAsync(stream)).Any(e => e.Values.Any(v => v.Name == "job_id" && v.Value == id));
-                TestContext.Out.WriteLine($"  {id}: row={row ?? "none"} dead_letter={(letter.IsNull ? "none" : (string?)letter.Values.First(v => v.Name == "error_type").Value)} in_stream={inStream}");
+                TestContext.Out.WriteLine($"  {id}: row={row ?? "none"} dead_letter={(letter.Values is null ? "none" : (string?)letter.Values.First(v => v.Name == "error_type").Value)} in_stream={inStream}");
             }
         }
 
@@ -338,6 +353,8 @@ public sealed class SoakTests
             letters.Count(l => l.Value > 1),
             executions);
     }
+
+    private sealed record LedgerEntry(string Kind, string Entry);
 
     private sealed record SoakReport(int Succeeded, int DeadLettered, List<string> Lost, int DuplicateEffects, int DuplicateDeadLetters, long DuplicateExecutions);
 }
