@@ -217,6 +217,7 @@ internal sealed partial class JobConsumer
 
                 Beat(ref _readerBeatTicks);
                 backoff = FirstErrorBackoff;
+                var blocked = !backlog;
                 backlog = entries.Length == credits;
                 foreach (var entry in entries)
                 {
@@ -224,6 +225,14 @@ internal sealed partial class JobConsumer
                     {
                         _credits.Release(1);
                     }
+                }
+
+                if (blocked && entries.Length > 0)
+                {
+                    // An idle pickup: the slots just woken are queued ahead of this loop's continuation, so their
+                    // jobs start before the next read is sent, not behind it (0.04 ms of the 0.35 ms p50 at 1,000
+                    // jobs/s). A backlog read never gets here, so a drain is not slowed.
+                    await Task.Yield();
                 }
 
                 continue;
