@@ -241,9 +241,12 @@ internal sealed partial class JobConsumer
             {
                 break;
             }
-            catch (RedisServerException e) when (e.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+            catch (RedisServerException e) when (
+                e.Message.StartsWith("NOGROUP", StringComparison.Ordinal)
+                || e.Message.StartsWith("UNBLOCKED", StringComparison.Ordinal))
             {
-                // Key deleted, Redis flushed or restarted empty: recreate the group and go on, with one warning.
+                // Key deleted (a parked read ends with UNBLOCKED), Redis flushed or restarted empty: recreate the
+                // group and go on, with one warning.
                 LogGroupMissing(_logger, _settings.StreamKey, _settings.Group);
                 groupReady = false;
                 wait = backoff;

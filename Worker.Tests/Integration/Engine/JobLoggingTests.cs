@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serilog.Core;
@@ -44,15 +43,6 @@ public sealed class JobLoggingTests : EngineTestBase
 
     private static string? Property(LogEvent e, string name) =>
         e.Properties.TryGetValue(name, out var value) && value is ScalarValue { Value: string text } ? text : null;
-
-    private sealed class RecordingSink : ILogEventSink
-    {
-        private readonly ConcurrentQueue<LogEvent> _events = new();
-
-        public void Emit(LogEvent logEvent) => _events.Enqueue(logEvent);
-
-        public List<LogEvent> Lines(string template) => _events.Where(e => e.MessageTemplate.Text == template).ToList();
-    }
 
     /// <summary>Logs one line through the logger DI gives it, as any handler would.</summary>
     private sealed class ChattyHandler(ILogger<ChattyHandler> logger) : IJobHandler

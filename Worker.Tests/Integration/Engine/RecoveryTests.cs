@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Core;
 using StackExchange.Redis;
 using Worker.Tests.Support;
 
@@ -116,6 +118,33 @@ public sealed class RecoveryTests : EngineTestBase
         await WaitForStatusAsync(after, "succeeded");
         var groups = await Db.StreamGroupInfoAsync(Stream);
         Assert.That(groups.Select(g => g.Name), Is.EqualTo(new[] { "workers" }));
+    }
+
+    [Test]
+    public async Task Run_StreamDeletedUnderAParkedRead_OneGroupWarningAndNoReadFailure()
+    {
+        var sink = new RecordingSink();
+        await using var host = await WorkerTestHost.StartAsync(Settings(), services => services.AddSingleton<ILogEventSink>(sink));
+        var before = await EnqueueAsync(host, "{}");
+        await WaitForStatusAsync(before, "succeeded");
+        var consumer = (string)(await Db.StreamConsumerInfoAsync(Stream, "workers")).Single().Name!;
+        await Eventually.TrueAsync(
+            async () => ((string?)await Db.ExecuteAsync("CLIENT", "LIST"))!.Split('\n').Any(c =>
+                c.Contains($" name={consumer}:reader ", StringComparison.Ordinal)
+                && c.Contains("cmd=xreadgroup", StringComparison.Ordinal)
+                && c.Contains("flags=b", StringComparison.Ordinal)),
+            "this host's reader to park a blocking XREADGROUP");
+
+        // Redis 7 ends the parked read with "UNBLOCKED the stream key no longer exists", not NOGROUP.
+        await Db.KeyDeleteAsync(Stream);
+        var after = await EnqueueDirectAsync("{}");
+
+        await WaitForStatusAsync(after, "succeeded");
+        Assert.Multiple(() =>
+        {
+            Assert.That(sink.WithEventId(1003), Has.Count.EqualTo(1), "one ConsumerGroupMissing warning");
+            Assert.That(sink.WithEventId(1004), Is.Empty, "no StreamReadFailed warning");
+        });
     }
 
     [Test]
