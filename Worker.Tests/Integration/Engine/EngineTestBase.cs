@@ -30,9 +30,13 @@ public abstract class EngineTestBase
     }
 
     /// <summary>True once a worker's reader has parked its blocking XREADGROUP on Redis.</summary>
-    internal static async Task<bool> ReaderParkedAsync() =>
+    internal static Task<bool> ReaderParkedAsync() => ReaderParkedAsync(consumer: null);
+
+    /// <summary>The same for one consumer's reader (its connection is named after the consumer), or any when null.</summary>
+    internal static async Task<bool> ReaderParkedAsync(string? consumer) =>
         ((string?)await Db.ExecuteAsync("CLIENT", "LIST"))!.Split('\n')
-            .Any(c => c.Contains("cmd=xreadgroup", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal));
+            .Any(c => c.Contains("cmd=xreadgroup", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal)
+                && (consumer is null || c.Contains($" name={consumer}:reader ", StringComparison.Ordinal)));
 
     internal static string NewJobId() => Guid.NewGuid().ToString("N");
 

@@ -128,12 +128,7 @@ public sealed class RecoveryTests : EngineTestBase
         var before = await EnqueueAsync(host, "{}");
         await WaitForStatusAsync(before, "succeeded");
         var consumer = (string)(await Db.StreamConsumerInfoAsync(Stream, "workers")).Single().Name!;
-        await Eventually.TrueAsync(
-            async () => ((string?)await Db.ExecuteAsync("CLIENT", "LIST"))!.Split('\n').Any(c =>
-                c.Contains($" name={consumer}:reader ", StringComparison.Ordinal)
-                && c.Contains("cmd=xreadgroup", StringComparison.Ordinal)
-                && c.Contains("flags=b", StringComparison.Ordinal)),
-            "this host's reader to park a blocking XREADGROUP");
+        await Eventually.TrueAsync(() => ReaderParkedAsync(consumer), "this host's reader to park a blocking XREADGROUP");
 
         // Redis 7 ends the parked read with "UNBLOCKED the stream key no longer exists", not NOGROUP.
         await Db.KeyDeleteAsync(Stream);

@@ -311,7 +311,7 @@ public sealed class SoakTests
 
         var lost = new List<string>();
         var lostWithKey = 0;
-        foreach (var (id, (kind, _)) in ledger)
+        foreach (var (id, (kind, entry)) in ledger)
         {
             var done = kind == "effect" ? succeeded.Contains(id) && effects.GetValueOrDefault(id) >= 1 : letters.ContainsKey(id);
             if (done)
@@ -326,7 +326,7 @@ public sealed class SoakTests
             }
             else
             {
-                lost.Add($"{id} ({kind}, entry {ledger[id].Entry})");
+                lost.Add($"{id} ({kind}, entry {entry})");
             }
         }
 
@@ -335,12 +335,13 @@ public sealed class SoakTests
         if (lost.Count > 0)
         {
             TestContext.Out.WriteLine("lost: " + string.Join(", ", lost.Take(20)));
+            var left = await db.StreamRangeAsync(stream);
             foreach (var id in lost.Take(10).Select(l => l.Split(' ')[0]))
             {
                 var row = await Infrastructure.ScalarAsync<string?>(
                     "SELECT status || ' attempts=' || attempts || ' error=' || coalesce(last_error, '') FROM jobs WHERE type = 'noop' AND id = $1", id);
                 var letter = dlq.FirstOrDefault(e => e.Values.Any(v => v.Name == "job_id" && v.Value == id));
-                var inStream = (await db.StreamRangeAsync(stream)).Any(e => e.Values.Any(v => v.Name == "job_id" && v.Value == id));
+                var inStream = left.Any(e => e.Values.Any(v => v.Name == "job_id" && v.Value == id));
                 TestContext.Out.WriteLine($"  {id}: row={row ?? "none"} dead_letter={(letter.Values is null ? "none" : (string?)letter.Values.First(v => v.Name == "error_type").Value)} in_stream={inStream}");
             }
         }
