@@ -17,6 +17,8 @@ using Worker.Streams;
 //                                       (BENCH_TRACE=1: progress over time; BENCH_ALLOC=1: allocations by type)
 //   latency RATE SECONDS                open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles
 //   latency-floor RATE SECONDS          the same producer into a bare blocking XREADGROUP loop: the machine's floor
+//   latency-floor-raw RATE SECONDS      the C floor's shape in .NET: producer and blocking reader threads on plain sockets
+//   wake RATE SECONDS [SENDER RECEIVER] one thread waking another over a loopback socket, optionally pinned to CPUs
 var scenario = args.ElementAtOrDefault(0) ?? "drain";
 var json = Environment.GetEnvironmentVariable("BENCH_JSON") == "1";
 var trace = Environment.GetEnvironmentVariable("BENCH_TRACE") == "1";
@@ -45,8 +47,18 @@ try
         case "latency-floor":
             await LatencyFloorAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
             break;
+        case "latency-floor-raw":
+            var endpoint = ConfigurationOptions.Parse(redis).EndPoints[0];
+            var (rawRate, rawSeconds) = (Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
+            ReportPercentiles("latency_floor_raw", rawRate, rawSeconds, RawSocketProbes.Pickup(endpoint, stream, rawRate, rawSeconds), "XADD to a blocking reader thread, plain sockets");
+            break;
+        case "wake":
+            var (wakeRate, wakeSeconds) = (Int("RATE", 1, 1000), Int("SECONDS", 2, 10));
+            int? sender = args.Length > 3 ? Int("SENDER", 3, 0) : null, receiver = args.Length > 4 ? Int("RECEIVER", 4, 1) : null;
+            ReportPercentiles(sender is null ? "wake" : $"wake_cpu{sender}_to_cpu{receiver}", wakeRate, wakeSeconds, RawSocketProbes.Wake(wakeRate, wakeSeconds, sender, receiver), "send to the receiving thread's wake-up, loopback TCP");
+            break;
         default:
-            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST WARMUP] | latency [RATE SECONDS] | latency-floor [RATE SECONDS]");
+            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST WARMUP] | latency [RATE SECONDS] | latency-floor [RATE SECONDS] | latency-floor-raw [RATE SECONDS] | wake [RATE SECONDS SENDER_CPU RECEIVER_CPU]");
             return 64;
     }
 }
@@ -265,6 +277,18 @@ void ReportLatency(string name, int rate, int seconds, IEnumerable<double> measu
             $"{{\"scenario\":\"{name}\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"max_ms\":{samples[^1]:0.000},\"cpu_us_per_job\":{cpuUs.Own:0.0},\"redis_cpu_us_per_job\":{cpuUs.Redis:0.0}}}")
         : string.Create(CultureInfo.InvariantCulture,
             $"{name} rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, max {samples[^1]:0.000} ms ({what}), CPU per job: this process {cpuUs.Own:0.0} µs, Redis {cpuUs.Redis:0.0} µs"));
+}
+
+// p50, p99, p999 and max of a probe without a worker (no CPU lines: nothing of ours runs).
+void ReportPercentiles(string name, int rate, int seconds, double[] measured, string what)
+{
+    var samples = measured.Order().ToArray();
+    double P(double q) => samples[Math.Min(samples.Length - 1, (int)(q * samples.Length))];
+    Console.WriteLine(json
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"{{\"scenario\":\"{name}\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"p999_ms\":{P(0.999):0.000},\"max_ms\":{samples[^1]:0.000}}}")
+        : string.Create(CultureInfo.InvariantCulture,
+            $"{name} rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, p999 {P(0.999):0.000} ms, max {samples[^1]:0.000} ms ({what})"));
 }
 
 // Starts counting this process's and Redis's CPU; the returned function gives each in microseconds per job.
