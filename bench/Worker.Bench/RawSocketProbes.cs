@@ -68,9 +68,11 @@ internal static class RawSocketProbes
         using var reader = new RespConnection(redis);
         using var producer = new RespConnection(redis);
         reader.Call("XGROUP", "CREATE", stream, "raw", "$", "MKSTREAM");
+        var giveUp = Stopwatch.StartNew();
         var thread = new Thread(() =>
         {
-            while (samples.Count < rate * seconds)
+            // Every entry arrives (one stream, one reader); the bound only keeps a broken run from hanging.
+            while (samples.Count < rate * seconds && giveUp.Elapsed < TimeSpan.FromSeconds(seconds + 30))
             {
                 reader.Send("XREADGROUP", "GROUP", "raw", "c", "COUNT", "10", "BLOCK", "1000", "STREAMS", stream, ">");
                 var arrived = reader.WaitForReply();
