@@ -17,6 +17,7 @@ using Worker.Streams;
 //                                       (BENCH_TRACE=1: progress over time; BENCH_ALLOC=1: allocations by type)
 //   latency RATE SECONDS                open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles
 //   latency-floor RATE SECONDS          the same producer into a bare blocking XREADGROUP loop: the machine's floor
+//   latency-external RATE SECONDS       as latency, the producer another process (BENCH_PRODUCER: bench/floor in C)
 //   latency-floor-raw RATE SECONDS      the C floor's shape in .NET: producer and blocking reader threads on plain sockets
 //   wake RATE SECONDS [SENDER RECEIVER] one thread waking another over a loopback socket, optionally pinned to CPUs
 var scenario = args.ElementAtOrDefault(0) ?? "drain";
@@ -44,6 +45,9 @@ try
         case "latency":
             await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
             break;
+        case "latency-external":
+            await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30), external: true);
+            break;
         case "latency-floor":
             await LatencyFloorAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
             break;
@@ -58,7 +62,7 @@ try
             ReportPercentiles(sender is null ? "wake" : $"wake_cpu{sender}_to_cpu{receiver}", wakeRate, wakeSeconds, RawSocketProbes.Wake(wakeRate, wakeSeconds, sender, receiver), "send to the receiving thread's wake-up, loopback TCP");
             break;
         default:
-            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST WARMUP] | latency [RATE SECONDS] | latency-floor [RATE SECONDS] | latency-floor-raw [RATE SECONDS] | wake [RATE SECONDS SENDER_CPU RECEIVER_CPU]");
+            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST WARMUP] | latency [RATE SECONDS] | latency-external [RATE SECONDS] | latency-floor [RATE SECONDS] | latency-floor-raw [RATE SECONDS] | wake [RATE SECONDS SENDER_CPU RECEIVER_CPU]");
             return 64;
     }
 }
@@ -180,7 +184,7 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
             $"CPU per job: worker {ownCpuUs:0.00} µs, Redis {redisCpuUs:0.00} µs, peak RSS {PeakRssMb():0} MB"));
 }
 
-async Task LatencyAsync(int rate, int seconds)
+async Task LatencyAsync(int rate, int seconds, bool external = false)
 {
     var probe = new LatencyProbeHandler();
     using var host = BuildHost(LatencyProbeHandler.Type, new()
@@ -196,11 +200,35 @@ async Task LatencyAsync(int rate, int seconds)
     }
 
     var cpu = await CpuSinceAsync();
-    await OpenLoopAsync(rate, seconds, () => queue.EnqueueAsync(LatencyProbeHandler.Type, LatencyProbeHandler.Payload()));
+    if (external)
+    {
+        await ExternalProducerAsync(rate, seconds);
+    }
+    else
+    {
+        await OpenLoopAsync(rate, seconds, () => queue.EnqueueAsync(LatencyProbeHandler.Type, LatencyProbeHandler.Payload()));
+    }
+
     await WaitForSamplesAsync(() => probe.Count, rate * seconds + 1);
     var cpuPerJob = await cpu(rate * seconds);
     await host.StopAsync();
-    ReportLatency("latency", rate, seconds, probe.Samples().Skip(1), cpuPerJob, "enqueue to handler start");
+    ReportLatency(external ? "latency_external" : "latency", rate, seconds, probe.Samples().Skip(1), cpuPerJob,
+        external ? "a producer in another process (C, plain socket) to handler start" : "enqueue to handler start");
+}
+
+// The producer as a backend's own client would be: another process, writing each XADD on its sending thread
+// (bench/floor/redis_floor.c in its producer mode; BENCH_PRODUCER is its path, which bench/run sets).
+async Task ExternalProducerAsync(int rate, int seconds)
+{
+    var path = Environment.GetEnvironmentVariable("BENCH_PRODUCER")
+        ?? throw new InvalidOperationException("BENCH_PRODUCER (the path of bench/floor/redis_floor built) is not set; run through ./bench/run");
+    var port = ((System.Net.IPEndPoint)ConfigurationOptions.Parse(redis).EndPoints[0]).Port;
+    using var producer = Process.Start(new ProcessStartInfo(path, [$"{port}", $"{rate}", $"{seconds}", stream, LatencyProbeHandler.Type]))!;
+    await producer.WaitForExitAsync();
+    if (producer.ExitCode != 0)
+    {
+        throw new InvalidOperationException($"the producer exited with {producer.ExitCode}");
+    }
 }
 
 // The machine's floor for the same path without the worker: the same producer, and one bare loop parked in

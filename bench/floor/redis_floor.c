@@ -5,6 +5,10 @@
 // (Redis woken by the XADD, the reader woken by Redis's reply). What a worker adds is the difference.
 //
 //   redis_floor PORT RATE SECONDS     prints one line (JSON when BENCH_JSON=1), as Worker.Bench's latency lines
+//   redis_floor PORT RATE SECONDS STREAM TYPE
+//                                     the producer alone, as a backend's client would send: XADD STREAM * type TYPE
+//                                     payload {"t":STAMP}; the worker under test stamps the handler's start
+//                                     (Worker.Bench latency-external)
 //
 // Built and run by bench/run (cc -O2 -pthread). RESP2 only: a fresh connection speaks RESP2 until HELLO 3.
 #define _GNU_SOURCE
@@ -154,21 +158,27 @@ static int by_value(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: redis_floor PORT RATE SECONDS\n");
+    if (argc != 4 && argc != 6) {
+        fprintf(stderr, "usage: redis_floor PORT RATE SECONDS [STREAM TYPE]\n");
         return 2;
     }
     port = atoi(argv[1]);
     long rate = atol(argv[2]), seconds = atol(argv[3]);
+    int produce_only = argc == 6;
     total = rate * seconds;
     latency_ms = calloc(total, sizeof *latency_ms);
-    snprintf(stream, sizeof stream, "bench:floor-c:%d", (int)getpid());
+    if (produce_only)
+        snprintf(stream, sizeof stream, "%s", argv[4]);
+    else
+        snprintf(stream, sizeof stream, "bench:floor-c:%d", (int)getpid());
 
     pthread_t thread;
-    pthread_create(&thread, NULL, reader, NULL);
-    while (!reader_ready)
-        usleep(1000);
-    usleep(100000); // the reader's first XREADGROUP is parked by now
+    if (!produce_only) {
+        pthread_create(&thread, NULL, reader, NULL);
+        while (!reader_ready)
+            usleep(1000);
+        usleep(100000); // the reader's first XREADGROUP is parked by now
+    }
 
     conn *producer = calloc(1, sizeof *producer);
     dial(producer);
@@ -178,14 +188,22 @@ int main(int argc, char **argv)
         struct timespec at = { due / 1000000000LL, due % 1000000000LL };
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR) {
         }
-        char stamp[24];
-        snprintf(stamp, sizeof stamp, "%lld", now_ns());
-        const char *add[] = { "XADD", stream, "*", "t", stamp };
-        send_command(producer, 5, add);
+        char stamp[48];
+        if (produce_only) {
+            snprintf(stamp, sizeof stamp, "{\"t\":%lld}", now_ns());
+            const char *add[] = { "XADD", stream, "*", "type", argv[5], "payload", stamp };
+            send_command(producer, 7, add);
+        } else {
+            snprintf(stamp, sizeof stamp, "%lld", now_ns());
+            const char *add[] = { "XADD", stream, "*", "t", stamp };
+            send_command(producer, 5, add);
+        }
         if (read_line(producer)[0] != '$')
             fail("XADD");
         read_line(producer); // the entry id
     }
+    if (produce_only)
+        return 0;
     pthread_join(thread, NULL);
     const char *del[] = { "DEL", stream };
     send_command(producer, 2, del);
