@@ -54,12 +54,12 @@ try
         case "latency-floor-raw":
             var endpoint = ConfigurationOptions.Parse(redis).EndPoints[0];
             var (rawRate, rawSeconds) = (Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
-            ReportPercentiles("latency_floor_raw", rawRate, rawSeconds, RawSocketProbes.Pickup(endpoint, stream, rawRate, rawSeconds), "XADD to a blocking reader thread, plain sockets");
+            ReportLatency("latency_floor_raw", rawRate, rawSeconds, RawSocketProbes.Pickup(endpoint, stream, rawRate, rawSeconds), null, "XADD to a blocking reader thread, plain sockets");
             break;
         case "wake":
             var (wakeRate, wakeSeconds) = (Int("RATE", 1, 1000), Int("SECONDS", 2, 10));
             int? sender = args.Length > 3 ? Int("SENDER", 3, 0) : null, receiver = args.Length > 4 ? Int("RECEIVER", 4, 1) : null;
-            ReportPercentiles(sender is null ? "wake" : $"wake_cpu{sender}_to_cpu{receiver}", wakeRate, wakeSeconds, RawSocketProbes.Wake(wakeRate, wakeSeconds, sender, receiver), "send to the receiving thread's wake-up, loopback TCP");
+            ReportLatency(sender is null ? "wake" : $"wake_cpu{sender}_to_cpu{receiver}", wakeRate, wakeSeconds, RawSocketProbes.Wake(wakeRate, wakeSeconds, sender, receiver), null, "send to the receiving thread's wake-up, loopback TCP");
             break;
         default:
             Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST WARMUP] | latency [RATE SECONDS] | latency-external [RATE SECONDS] | latency-floor [RATE SECONDS] | latency-floor-raw [RATE SECONDS] | wake [RATE SECONDS SENDER_CPU RECEIVER_CPU]");
@@ -268,24 +268,9 @@ async Task LatencyFloorAsync(int rate, int seconds)
     ReportLatency("latency_floor", rate, seconds, samples, cpuPerJob, "XADD to a bare blocking reader's parsed reply");
 }
 
-// An open-loop producer: the i-th call is made at i / rate s, never earlier, whether or not the earlier ones were
-// picked up. It runs on a thread of its own and sleeps with the kernel's microsecond timer: Task.Delay's timer
-// oversleeps by up to 3 ms on this VM, so the producer either bunched jobs into bursts (running ahead) or fell behind.
-static Task OpenLoopAsync(int rate, int seconds, Func<Task> produce) => Task.Factory.StartNew(() =>
-{
-    var interval = TimeSpan.FromSeconds(1.0 / rate);
-    var clock = Stopwatch.StartNew();
-    for (var i = 0; i < rate * seconds; i++)
-    {
-        TimeSpan wait;
-        while ((wait = (interval * i) - clock.Elapsed) > TimeSpan.Zero)
-        {
-            Native.usleep((uint)Math.Ceiling(wait.TotalMicroseconds));
-        }
-
-        produce().GetAwaiter().GetResult();
-    }
-}, TaskCreationOptions.LongRunning);
+// The latency scenarios' producer: paced by OpenLoop on a thread of its own, each call awaited before the next is due.
+static Task OpenLoopAsync(int rate, int seconds, Func<Task> produce) => Task.Factory.StartNew(
+    () => OpenLoop.Run(rate, rate * seconds, () => produce().GetAwaiter().GetResult()), TaskCreationOptions.LongRunning);
 
 static async Task WaitForSamplesAsync(Func<int> count, int expected)
 {
@@ -296,27 +281,16 @@ static async Task WaitForSamplesAsync(Func<int> count, int expected)
     }
 }
 
-void ReportLatency(string name, int rate, int seconds, IEnumerable<double> measured, (double Own, double Redis) cpuUs, string what)
+// p50, p99, p999 and max; with the CPU per job of this process and of Redis when a worker ran (the probes have none).
+void ReportLatency(string name, int rate, int seconds, IEnumerable<double> measured, (double Own, double Redis)? cpuUs, string what)
 {
     var samples = measured.Order().ToArray();
     double P(double q) => samples[Math.Min(samples.Length - 1, (int)(q * samples.Length))];
     Console.WriteLine(json
         ? string.Create(CultureInfo.InvariantCulture,
-            $"{{\"scenario\":\"{name}\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"max_ms\":{samples[^1]:0.000},\"cpu_us_per_job\":{cpuUs.Own:0.0},\"redis_cpu_us_per_job\":{cpuUs.Redis:0.0}}}")
+            $"{{\"scenario\":\"{name}\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"p999_ms\":{P(0.999):0.000},\"max_ms\":{samples[^1]:0.000}{(cpuUs is { } c ? string.Create(CultureInfo.InvariantCulture, $",\"cpu_us_per_job\":{c.Own:0.0},\"redis_cpu_us_per_job\":{c.Redis:0.0}") : "")}}}")
         : string.Create(CultureInfo.InvariantCulture,
-            $"{name} rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, max {samples[^1]:0.000} ms ({what}), CPU per job: this process {cpuUs.Own:0.0} µs, Redis {cpuUs.Redis:0.0} µs"));
-}
-
-// p50, p99, p999 and max of a probe without a worker (no CPU lines: nothing of ours runs).
-void ReportPercentiles(string name, int rate, int seconds, double[] measured, string what)
-{
-    var samples = measured.Order().ToArray();
-    double P(double q) => samples[Math.Min(samples.Length - 1, (int)(q * samples.Length))];
-    Console.WriteLine(json
-        ? string.Create(CultureInfo.InvariantCulture,
-            $"{{\"scenario\":\"{name}\",\"n\":{samples.Length},\"p50_ms\":{P(0.50):0.000},\"p99_ms\":{P(0.99):0.000},\"p999_ms\":{P(0.999):0.000},\"max_ms\":{samples[^1]:0.000}}}")
-        : string.Create(CultureInfo.InvariantCulture,
-            $"{name} rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, p999 {P(0.999):0.000} ms, max {samples[^1]:0.000} ms ({what})"));
+            $"{name} rate={rate}/s for {seconds} s: n={samples.Length} p50 {P(0.50):0.000} ms, p99 {P(0.99):0.000} ms, p999 {P(0.999):0.000} ms, max {samples[^1]:0.000} ms ({what}){(cpuUs is { } c2 ? string.Create(CultureInfo.InvariantCulture, $", CPU per job: this process {c2.Own:0.0} µs, Redis {c2.Redis:0.0} µs") : "")}"));
 }
 
 // Starts counting this process's and Redis's CPU; the returned function gives each in microseconds per job.
@@ -352,10 +326,4 @@ static double PeakRssMb()
     }
 
     return double.NaN;
-}
-
-internal static class Native
-{
-    [System.Runtime.InteropServices.DllImport("libc")]
-    internal static extern int usleep(uint microseconds);
 }

@@ -44,7 +44,7 @@ internal static class RawSocketProbes
         {
             Pin(senderCpu);
             var message = new byte[8];
-            Paced(rate, samples.Length, () =>
+            OpenLoop.Run(rate, samples.Length, () =>
             {
                 BitConverter.TryWriteBytes(message, Stopwatch.GetTimestamp());
                 sender.Send(message);
@@ -89,27 +89,10 @@ internal static class RawSocketProbes
             }
         });
         thread.Start();
-        Paced(rate, rate * seconds, () => producer.Call("XADD", stream, "*", "t", Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture)));
+        OpenLoop.Run(rate, rate * seconds, () => producer.Call("XADD", stream, "*", "t", Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture)));
         thread.Join();
         producer.Call("DEL", stream);
         return [.. samples];
-    }
-
-    // The i-th call at i / rate s, never earlier, on the calling thread (as the latency scenarios' producers).
-    private static void Paced(int rate, int count, Action call)
-    {
-        var interval = TimeSpan.FromSeconds(1.0 / rate);
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < count; i++)
-        {
-            TimeSpan wait;
-            while ((wait = (interval * i) - clock.Elapsed) > TimeSpan.Zero)
-            {
-                Native.usleep((uint)Math.Ceiling(wait.TotalMicroseconds));
-            }
-
-            call();
-        }
     }
 
     private static void Pin(int? cpu)
