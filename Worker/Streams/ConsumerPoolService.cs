@@ -60,13 +60,17 @@ internal sealed partial class ConsumerPoolService(
             var consumer = new JobConsumer(
                 stream,
                 executor,
-                () => BlockingStreamReader.ConnectAsync(connections.Value.Redis!, $"{consumerName}:reader", settings.BlockTime),
+                () => StreamReaders.ConnectAsync(connections.Value.Redis!, $"{consumerName}:reader", settings.BlockTime),
                 time,
                 loggers.CreateLogger<JobConsumer>());
             consumers.Add(consumer);
         }
 
         _consumers = [.. consumers];
+        if (consumers.Count > 0 && StreamReaders.SocketUnsupported(connections.Value.Redis!) is { } reason)
+        {
+            LogMultiplexerReaders(_logger, reason);
+        }
 
         // Readers connect side by side, then every consumer starts: the host is up when its readers are.
         await Task.WhenAll(_consumers.Select(c => c.PrepareAsync(PrepareLimit))).WaitAsync(cancellationToken);
@@ -90,8 +94,8 @@ internal sealed partial class ConsumerPoolService(
             consumer.BeginStop(drain);
         }
 
-        await BlockingStreamReader.UnblockAllAsync(
-            connections.Value.Redis!, _consumers.Select(c => c.Reader).OfType<BlockingStreamReader>());
+        await StreamReaders.UnblockAllAsync(
+            connections.Value.Redis!, _consumers.Select(c => c.Reader).OfType<IStreamReader>());
         await Task.WhenAll(_consumers.Select(c => c.StopAsync(drain)));
         LogDrained(_logger, _consumers.Length, watch.Elapsed.TotalMilliseconds);
     }
@@ -99,6 +103,10 @@ internal sealed partial class ConsumerPoolService(
     [LoggerMessage(EventId = 1101, EventName = "NoJobTypesEnabled", Level = LogLevel.Warning,
         Message = "No job type is enabled: set Worker:Jobs:<type>:Enabled to true")]
     private static partial void LogNoJobTypes(ILogger logger);
+
+    [LoggerMessage(EventId = 1103, EventName = "MultiplexerReaders", Level = LogLevel.Information,
+        Message = "Stream readers go through StackExchange.Redis, not a socket of their own, because of {Reason}: pickups take longer")]
+    private static partial void LogMultiplexerReaders(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 1102, EventName = "PoolDrained", Level = LogLevel.Information,
         Message = "Drained {Count} consumers in {ElapsedMs:0} ms")]

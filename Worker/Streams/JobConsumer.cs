@@ -24,7 +24,7 @@ internal sealed partial class JobConsumer
     private readonly JobTypeSettings _settings;
     private readonly JobStreamClient _stream;
     private readonly JobExecutor _executor;
-    private readonly Func<Task<BlockingStreamReader>> _connectReader;
+    private readonly Func<Task<IStreamReader>> _connectReader;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -37,15 +37,15 @@ internal sealed partial class JobConsumer
     private readonly CancellationTokenSource _hardStop;
     private readonly CreditGate _credits;
     private readonly List<Task> _tasks = [];
-    private BlockingStreamReader? _reader;
-    private Task<BlockingStreamReader>? _readerConnecting;
+    private IStreamReader? _reader;
+    private Task<IStreamReader>? _readerConnecting;
     private bool _groupReady;
     private long _readerBeatTicks;
     private long _maintenanceBeatTicks;
     private long _lastProgressTicks;
 
     public JobConsumer(
-        JobStreamClient stream, JobExecutor executor, Func<Task<BlockingStreamReader>> connectReader, TimeProvider time, ILogger logger)
+        JobStreamClient stream, JobExecutor executor, Func<Task<IStreamReader>> connectReader, TimeProvider time, ILogger logger)
     {
         (_stream, _executor, _connectReader, _time, _logger) = (stream, executor, connectReader, time, logger);
         _settings = stream.Settings;
@@ -90,7 +90,7 @@ internal sealed partial class JobConsumer
     }
 
     /// <summary>One connection attempt at a time: a slow one started by <see cref="PrepareAsync"/> is awaited, not doubled.</summary>
-    private async Task<BlockingStreamReader> ConnectReaderAsync()
+    private async Task<IStreamReader> ConnectReaderAsync()
     {
         var connecting = _readerConnecting ??= _connectReader();
         try
@@ -166,7 +166,7 @@ internal sealed partial class JobConsumer
     }
 
     /// <summary>The reader in use, if connected: the pool unblocks all readers at once when stopping.</summary>
-    public BlockingStreamReader? Reader => _reader;
+    public IStreamReader? Reader => _reader;
 
     /// <summary>Stops reading and starting jobs at once; <see cref="StopAsync"/> then waits for the drain.</summary>
     public void BeginStop(TimeSpan drainTimeout)

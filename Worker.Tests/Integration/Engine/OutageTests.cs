@@ -101,7 +101,11 @@ public sealed class OutageTests : EngineTestBase
                 ids.Add(await EnqueueAsync(host, """{"effect":true,"delay_ms":20}"""));
             }
 
-            // Every normal connection but this one: the worker's shared connection and its blocked reader alike.
+            // Every normal connection but this one: the worker's shared connection and its reader alike. The reader
+            // reconnects on its next read, after the loop's backoff: wait for it, so that each round kills both.
+            await Eventually.TrueAsync(
+                async () => ((string?)await Db.ExecuteAsync("CLIENT", "LIST"))!.Contains(":reader ", StringComparison.Ordinal),
+                "the worker's reader to be connected");
             var killed = (long)await Db.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
             Assert.That(killed, Is.GreaterThanOrEqualTo(2), "the worker's connections were there to kill");
         }

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+using Worker.Streams;
+using Worker.Tests.Support;
+
+namespace Worker.Tests.Integration.Engine;
+
+/// <summary>
+/// The contract both readers keep with the read loop, against a real Redis: the socket reader a single plain endpoint
+/// gets, and the multiplexer reader TLS, Sentinel and several endpoints fall back to.
+/// </summary>
+[TestFixture]
+public sealed class StreamReaderTests : EngineTestBase
+{
+    public enum Kind { Socket, Multiplexer }
+
+    private static readonly TimeSpan Block = TimeSpan.FromSeconds(5);
+
+    private static async Task<IStreamReader> ConnectAsync(Kind kind, string? configuration = null)
+    {
+        var options = ConfigurationOptions.Parse(configuration ?? TestEnvironment.Redis);
+        return kind == Kind.Socket
+            ? await SocketStreamReader.ConnectAsync(options, $"test-{Guid.NewGuid():N}")
+            : await MultiplexerStreamReader.ConnectAsync(options, $"test-{Guid.NewGuid():N}", Block);
+    }
+
+    private Task CreateGroupAsync() => Db.StreamCreateConsumerGroupAsync(Stream, "workers", "$", createStream: true);
+
+    private static async Task<bool> ParkedAsync(IStreamReader reader) =>
+        ((string?)await Db.ExecuteAsync("CLIENT", "LIST"))!.Split('\n')
+            .Any(c => c.StartsWith($"id={reader.ClientId} ", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal));
+
+    [Test]
+    public async Task ReadAsync_EntryAddedWhileParked_ReturnsItWithItsFields([Values] Kind kind)
+    {
+        await CreateGroupAsync();
+        await using var reader = await ConnectAsync(kind);
+
+        // The socket reader waits on the caller's thread, as the read loop's own pool thread does.
+        var read = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, Block));
+        await Eventually.TrueAsync(() => ParkedAsync(reader), "the read to park");
+        var id = await AddRawAsync(("type", "noop"), ("payload", """{"n":1}"""), ("job_id", "j1"));
+        var entry = (await read.WaitAsync(TimeSpan.FromSeconds(10))).Single();
+
+        Assert.That(entry.Id, Is.EqualTo(id));
+        Assert.That(entry.Values.Select(v => $"{v.Name}={v.Value}"), Is.EqualTo(new[] { "type=noop", """payload={"n":1}""", "job_id=j1" }));
+    }
+
+    [Test]
+    public async Task ReadAsync_Backlog_ReadsUpToCountWithoutBlocking([Values] Kind kind)
+    {
+        await CreateGroupAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await AddRawAsync(("type", "noop"), ("payload", "{}"));
+        }
+
+        await using var reader = await ConnectAsync(kind);
+
+        Assert.That(await reader.ReadAsync(Stream, "workers", "c1", 3, TimeSpan.Zero), Has.Length.EqualTo(3));
+        Assert.That(await reader.ReadAsync(Stream, "workers", "c1", 3, TimeSpan.Zero), Has.Length.EqualTo(2));
+        Assert.That(await reader.ReadAsync(Stream, "workers", "c1", 3, TimeSpan.Zero), Is.Empty);
+        Assert.That(await PendingAsync(), Is.EqualTo(5), "what was read is pending under the consumer");
+    }
+
+    [Test]
+    public async Task ReadAsync_NothingArrives_ReturnsNoEntriesAtTheBlockTime([Values] Kind kind)
+    {
+        await CreateGroupAsync();
+        await using var reader = await ConnectAsync(kind);
+
+        var entries = await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.FromMilliseconds(50)).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(entries, Is.Empty);
+    }
+
+    [Test]
+    public async Task ReadAsync_NoGroup_FailsWithNoGroupAndTheNextReadWorks([Values] Kind kind)
+    {
+        await using var reader = await ConnectAsync(kind);
+
+        var error = await Assert.ThrowsAsync<RedisServerException>(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.Zero));
+
+        Assert.That(error!.Message, Does.StartWith("NOGROUP"));
+        await CreateGroupAsync();
+        await AddRawAsync(("type", "noop"), ("payload", "{}"));
+        Assert.That(await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.Zero), Has.Length.EqualTo(1));
+    }
+
+    [Test]
+    public async Task UnblockAllAsync_ParkedRead_EndsItAtOnceWithNoEntries([Values] Kind kind)
+    {
+        await CreateGroupAsync();
+        await using var reader = await ConnectAsync(kind);
+        var read = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.FromSeconds(30)));
+        await Eventually.TrueAsync(() => ParkedAsync(reader), "the read to park");
+        var watch = Stopwatch.StartNew();
+
+        await StreamReaders.UnblockAllAsync(TestEnvironment.Redis, [reader]);
+        var entries = await read.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(entries, Is.Empty);
+        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "not the 30 s block time");
+    }
+
+    [Test]
+    public async Task ReadAsync_ConnectionKilledWhileParked_FailsThenReconnectsWithANewClientId()
+    {
+        await CreateGroupAsync();
+        await using var reader = await ConnectAsync(Kind.Socket);
+        var first = reader.ClientId;
+        var read = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.FromSeconds(30)));
+        await Eventually.TrueAsync(() => ParkedAsync(reader), "the read to park");
+
+        await Db.ExecuteAsync("CLIENT", "KILL", "ID", first);
+
+        await Assert.ThrowsAsync<RedisConnectionException>(() => read.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.That(reader.ClientId, Is.EqualTo(-1), "no id to unblock while disconnected");
+        await AddRawAsync(("type", "noop"), ("payload", "{}"));
+        Assert.That(await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.Zero), Has.Length.EqualTo(1));
+        Assert.That(reader.ClientId, Is.Not.EqualTo(first).And.GreaterThan(0));
+    }
+
+    [Test]
+    public async Task Run_AclUserPasswordAndDatabase_SocketReaderAuthenticatesSelectsAndTheJobRuns()
+    {
+        using var redis = new PrivateRedis();
+        await redis.StartAsync();
+        await using (var admin = await ConnectionMultiplexer.ConnectAsync(redis.Configuration))
+        {
+            await admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "jobs", "on", ">s3cret", "~*", "&*", "+@all");
+            await admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "default", "off");
+        }
+
+        var configuration = $"{redis.Configuration},user=jobs,password=s3cret,defaultDatabase=3,abortConnect=false";
+        await using var host = await WorkerTestHost.StartAsync(Settings(("ConnectionStrings:Redis", configuration)));
+        using var producer = await ConnectionMultiplexer.ConnectAsync(configuration + ",allowAdmin=true");
+        var db = producer.GetDatabase();
+        var jobId = NewJobId();
+        await db.StreamAddAsync(Stream, [new("type", "noop"), new("payload", """{"effect":true}"""), new("job_id", jobId)]);
+
+        await WaitForStatusAsync(jobId, "succeeded");
+        var readers = ((string?)await db.ExecuteAsync("CLIENT", "LIST"))!.Split('\n').Where(c => c.Contains(":reader ", StringComparison.Ordinal)).ToList();
+        Assert.That(readers, Is.Not.Empty);
+        Assert.That(readers, Has.All.Contains(" db=3 ").And.All.Contains(" user=jobs "));
+        var consumers = host.Host.Services.GetRequiredService<ConsumerPoolService>().Consumers;
+        Assert.That(consumers.Select(c => c.Reader), Has.All.InstanceOf<SocketStreamReader>());
+    }
+}

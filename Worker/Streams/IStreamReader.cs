@@ -1,0 +1,22 @@
+using StackExchange.Redis;
+
+namespace Worker.Streams;
+
+/// <summary>
+/// A consumer's reader: <c>XREADGROUP ... BLOCK</c> on a connection of its own, since StackExchange.Redis never blocks
+/// its shared multiplexer (one blocked command would stall every caller behind it). An idle worker costs Redis one
+/// parked command per job type and picks a new entry up as soon as it is added. <see cref="StreamReaders"/> chooses
+/// the implementation.
+/// </summary>
+internal interface IStreamReader : IAsyncDisposable
+{
+    /// <summary>The Redis client id of the connection now parked, or -1: a stop ends the read with <c>CLIENT UNBLOCK</c>.</summary>
+    long ClientId { get; }
+
+    /// <summary>
+    /// Reads up to <paramref name="count"/> new entries, waiting at most <paramref name="block"/> for the first
+    /// (<see cref="TimeSpan.Zero"/>: no wait, the caller knows a backlog is there). A missing group or key fails with
+    /// a <see cref="RedisServerException"/> whose message starts with <c>NOGROUP</c> or <c>UNBLOCKED</c>.
+    /// </summary>
+    ValueTask<StreamEntry[]> ReadAsync(string streamKey, string group, string consumer, int count, TimeSpan block);
+}

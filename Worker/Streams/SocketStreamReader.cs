@@ -1,0 +1,241 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using StackExchange.Redis;
+
+namespace Worker.Streams;
+
+/// <summary>
+/// The reader on a plain blocking socket of its own, speaking RESP2. The read loop's thread-pool thread sends
+/// <c>XREADGROUP ... BLOCK</c> and waits in the kernel for the reply, so an entry added to an idle stream wakes that
+/// thread directly, and the slot it dispatches to runs on it next. StackExchange.Redis would add two hand-offs on the
+/// way (its reader, then a completion on another pool thread); on this VM each hand-off that wakes the other vCPU
+/// can cost 2–4 ms, which is the p99 pickup (docs/benchmarks.md).
+/// <para>
+/// Nothing is lost if the connection dies: entries Redis handed over are in this consumer's pending list, and the
+/// maintenance loop reclaims what no slot owns. Any failure drops the connection; the next read reconnects.
+/// </para>
+/// </summary>
+internal sealed class SocketStreamReader : IStreamReader
+{
+    /// <summary>Slack above the block time before a read gives up: 5 seconds.</summary>
+    private static readonly TimeSpan TimeoutSlack = TimeSpan.FromSeconds(5);
+
+    private static readonly Lock ReserveGate = new();
+
+    private readonly ConfigurationOptions _options;
+    private readonly string _clientName;
+    private readonly byte[] _command = new byte[1024];
+    private Connection? _connection;
+    private long _clientId = -1;
+    private volatile bool _disposed;
+
+    private SocketStreamReader(ConfigurationOptions options, string clientName) => (_options, _clientName) = (options, clientName);
+
+    public long ClientId => Interlocked.Read(ref _clientId);
+
+    /// <summary>Why this reader cannot serve <paramref name="options"/>, or null when it can.</summary>
+    public static string? Unsupported(ConfigurationOptions options) => options switch
+    {
+        { Ssl: true } => "TLS (ssl=true)",
+        { ServiceName.Length: > 0 } => "Sentinel (serviceName)",
+        { Tunnel: not null } => "a tunnel or proxy",
+        _ when options.EndPoints.Count != 1 => $"{options.EndPoints.Count} endpoints, not one",
+        _ => null,
+    };
+
+    public static async Task<SocketStreamReader> ConnectAsync(ConfigurationOptions options, string clientName)
+    {
+        var reader = new SocketStreamReader(options, clientName);
+        await reader.ConnectAsync();
+        ReserveThread(+1);
+        return reader;
+    }
+
+    public async ValueTask<StreamEntry[]> ReadAsync(string streamKey, string group, string consumer, int count, TimeSpan block)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var connection = _connection ?? await ConnectAsync();
+        try
+        {
+            connection.SetReadTimeout(block + TimeoutSlack);
+            var length = block > TimeSpan.Zero
+                ? Encode(_command, "XREADGROUP", "GROUP", group, consumer, "COUNT", count, "BLOCK", (long)block.TotalMilliseconds, "STREAMS", streamKey, ">")
+                : Encode(_command, "XREADGROUP", "GROUP", group, consumer, "COUNT", count, "STREAMS", streamKey, ">");
+            connection.Stream.Write(_command, 0, length);
+            connection.Replies.WaitForReply();
+            return connection.Replies.ReadStreamEntries();
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidDataException)
+        {
+            Drop(connection);
+            throw new RedisConnectionException(
+                ConnectionFailureType.SocketFailure, CommandFlags.None, $"The stream reader's connection failed: {e.Message}", e, CommandStatus.Sent);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            Drop(_connection);
+            ReserveThread(-1);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Connects in blocking mode (an asynchronous connect would leave .NET emulating every blocking read through its
+    /// epoll thread: the hand-off this reader exists to avoid), authenticates, names the client, selects the
+    /// database and learns the client id, in one round trip.
+    /// </summary>
+    private async Task<Connection> ConnectAsync()
+    {
+        var endPoint = _options.EndPoints[0];
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            // Connect is blocking, so it runs off the caller's thread and a stalled one is abandoned at the timeout.
+            var timeout = TimeSpan.FromMilliseconds(_options.ConnectTimeout);
+            await Task.Run(() => socket.Connect(endPoint)).WaitAsync(timeout);
+            var connection = new Connection(socket);
+            connection.SetReadTimeout(timeout);
+
+            var length = 0;
+            if (_options.Password is { Length: > 0 } password)
+            {
+                length += _options.User is { Length: > 0 } user
+                    ? Encode(_command.AsSpan(length), "AUTH", user, password)
+                    : Encode(_command.AsSpan(length), "AUTH", password);
+            }
+
+            length += Encode(_command.AsSpan(length), "CLIENT", "SETNAME", _clientName.Replace(' ', '_'));
+            if (_options.DefaultDatabase is { } database and not 0)
+            {
+                length += Encode(_command.AsSpan(length), "SELECT", database);
+            }
+
+            length += Encode(_command.AsSpan(length), "CLIENT", "ID");
+            connection.Stream.Write(_command, 0, length);
+            if (_options.Password is { Length: > 0 })
+            {
+                connection.Replies.ReadStatus();
+            }
+
+            try
+            {
+                connection.Replies.ReadStatus();
+            }
+            catch (RedisServerException)
+            {
+                // A name Redis refuses only makes CLIENT LIST less telling.
+            }
+
+            if (_options.DefaultDatabase is not (null or 0))
+            {
+                connection.Replies.ReadStatus();
+            }
+
+            Interlocked.Exchange(ref _clientId, connection.Replies.ReadInteger());
+            _connection = connection;
+            return connection;
+        }
+        catch (RedisException)
+        {
+            socket.Dispose();
+            throw;
+        }
+        catch (Exception e)
+        {
+            socket.Dispose();
+            throw new RedisConnectionException(
+                ConnectionFailureType.UnableToConnect, CommandFlags.None, $"The stream reader could not connect to {endPoint}: {e.Message}", e, CommandStatus.Unknown);
+        }
+    }
+
+    private void Drop(Connection? connection)
+    {
+        if (connection is not null)
+        {
+            Interlocked.CompareExchange(ref _connection, null, connection);
+            Interlocked.Exchange(ref _clientId, -1);
+            connection.Stream.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A parked read holds its pool thread for up to the block time: each reader raises the pool's minimum by one, so
+    /// an idle worker with several job types never waits for the pool to notice threads are missing.
+    /// </summary>
+    private static void ReserveThread(int delta)
+    {
+        lock (ReserveGate)
+        {
+            ThreadPool.GetMinThreads(out var workers, out var io);
+            ThreadPool.SetMinThreads(Math.Max(1, workers + delta), io);
+        }
+    }
+
+    /// <summary>Writes a command as a RESP array of bulk strings (numbers in decimal); returns its length.</summary>
+    private static int Encode(Span<byte> buffer, params ReadOnlySpan<object> args)
+    {
+        var at = Header(buffer, '*', args.Length);
+        Span<byte> digits = stackalloc byte[20];
+        foreach (var arg in args)
+        {
+            if (arg is string text)
+            {
+                at += Header(buffer[at..], '$', Encoding.UTF8.GetByteCount(text));
+                at += Encoding.UTF8.GetBytes(text, buffer[at..]);
+            }
+            else
+            {
+                _ = Utf8Formatter.TryFormat(Convert.ToInt64(arg, CultureInfo.InvariantCulture), digits, out var written);
+                at += Header(buffer[at..], '$', written);
+                digits[..written].CopyTo(buffer[at..]);
+                at += written;
+            }
+
+            "\r\n"u8.CopyTo(buffer[at..]);
+            at += 2;
+        }
+
+        return at;
+    }
+
+    private static int Encode(byte[] buffer, params ReadOnlySpan<object> args) => Encode(buffer.AsSpan(), args);
+
+    private static int Header(Span<byte> buffer, char kind, int count)
+    {
+        buffer[0] = (byte)kind;
+        _ = Utf8Formatter.TryFormat(count, buffer[1..], out var written);
+        "\r\n"u8.CopyTo(buffer[(1 + written)..]);
+        return written + 3;
+    }
+
+    /// <summary>One live connection: its socket, stream and reply reader go together.</summary>
+    private sealed class Connection(Socket socket)
+    {
+        private TimeSpan _readTimeout = Timeout.InfiniteTimeSpan;
+
+        public NetworkStream Stream { get; } = new(socket, ownsSocket: true) { WriteTimeout = (int)TimeoutSlack.TotalMilliseconds };
+
+        private RespReplyReader? _replies;
+
+        public RespReplyReader Replies => _replies ??= new(Stream);
+
+        /// <summary>Set only on a change: a drain's reads all share one timeout, a parked read another.</summary>
+        public void SetReadTimeout(TimeSpan timeout)
+        {
+            if (timeout != _readTimeout)
+            {
+                socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
+                _readTimeout = timeout;
+            }
+        }
+    }
+}
