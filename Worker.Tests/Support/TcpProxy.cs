@@ -5,7 +5,9 @@ namespace Worker.Tests.Support;
 
 /// <summary>
 /// A loopback TCP forwarder the tests can cut: <see cref="Cut"/> closes every connection and refuses new ones, as a
-/// server going away does; <see cref="Restore"/> lets connections through again.
+/// server going away does; <see cref="Restore"/> lets connections through again. <see cref="Freeze"/> is a network
+/// partition instead: connections stay open and new ones are accepted, but no byte moves either way until
+/// <see cref="Thaw"/>, which delivers what was held, as TCP retransmission would.
 /// </summary>
 internal sealed class TcpProxy : IAsyncDisposable
 {
@@ -16,6 +18,7 @@ internal sealed class TcpProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private volatile bool _cut;
+    private volatile TaskCompletionSource _flowing = Flowing();
 
     public TcpProxy(string host, int port)
     {
@@ -41,6 +44,23 @@ internal sealed class TcpProxy : IAsyncDisposable
     }
 
     public void Restore() => _cut = false;
+
+    public void Freeze()
+    {
+        if (_flowing.Task.IsCompleted)
+        {
+            _flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    public void Thaw() => _flowing.TrySetResult();
+
+    private static TaskCompletionSource Flowing()
+    {
+        var flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        flowing.SetResult();
+        return flowing;
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -109,8 +129,8 @@ internal sealed class TcpProxy : IAsyncDisposable
                 _open.Add(outbound);
             }
 
-            var a = inbound.GetStream().CopyToAsync(outbound.GetStream());
-            var b = outbound.GetStream().CopyToAsync(inbound.GetStream());
+            var a = CopyAsync(inbound.GetStream(), outbound.GetStream());
+            var b = CopyAsync(outbound.GetStream(), inbound.GetStream());
             await Task.WhenAny(a, b);
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
@@ -125,6 +145,18 @@ internal sealed class TcpProxy : IAsyncDisposable
                 _open.Remove(inbound);
                 _open.Remove(outbound);
             }
+        }
+    }
+
+    /// <summary>Forwards until either side closes; while frozen, each chunk waits for the thaw before it is written.</summary>
+    private async Task CopyAsync(NetworkStream from, NetworkStream to)
+    {
+        var buffer = new byte[16 * 1024];
+        int n;
+        while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
+        {
+            await _flowing.Task.WaitAsync(_stop.Token);
+            await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
         }
     }
 }

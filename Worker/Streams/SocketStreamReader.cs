@@ -27,7 +27,7 @@ internal sealed class SocketStreamReader : IStreamReader
 
     private readonly ConfigurationOptions _options;
     private readonly string _clientName;
-    private readonly byte[] _command = new byte[1024];
+    private byte[] _command = new byte[1024];
     private Connection? _connection;
     private long _clientId = -1;
     private volatile bool _disposed;
@@ -61,6 +61,7 @@ internal sealed class SocketStreamReader : IStreamReader
         try
         {
             connection.SetReadTimeout(block + TimeoutSlack);
+            EnsureCommandRoom(streamKey.Length + group.Length + consumer.Length);
             var length = block > TimeSpan.Zero
                 ? Encode(_command, "XREADGROUP", "GROUP", group, consumer, "COUNT", count, "BLOCK", (long)block.TotalMilliseconds, "STREAMS", streamKey, ">")
                 : Encode(_command, "XREADGROUP", "GROUP", group, consumer, "COUNT", count, "STREAMS", streamKey, ">");
@@ -105,6 +106,7 @@ internal sealed class SocketStreamReader : IStreamReader
             var connection = new Connection(socket);
             connection.SetReadTimeout(timeout);
 
+            EnsureCommandRoom((_options.User?.Length ?? 0) + (_options.Password?.Length ?? 0) + _clientName.Length);
             var length = 0;
             if (_options.Password is { Length: > 0 } password)
             {
@@ -164,6 +166,16 @@ internal sealed class SocketStreamReader : IStreamReader
             Interlocked.CompareExchange(ref _connection, null, connection);
             Interlocked.Exchange(ref _clientId, -1);
             connection.Stream.Dispose();
+        }
+    }
+
+    /// <summary>Room for a command whose text arguments have <paramref name="chars"/> characters in all, plus its framing.</summary>
+    private void EnsureCommandRoom(int chars)
+    {
+        var needed = 256 + Encoding.UTF8.GetMaxByteCount(chars);
+        if (_command.Length < needed)
+        {
+            _command = new byte[needed];
         }
     }
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Core;
 using StackExchange.Redis;
 using Worker.Tests.Support;
 
@@ -145,5 +147,53 @@ public sealed class OutageTests : EngineTestBase
         Assert.That(Field(letter, "error_type"), Is.EqualTo("delivery_limit_exceeded"));
         await using var host = await WorkerTestHost.StartAsync(settings);
         await WaitForStatusAsync(innocent, "succeeded");
+    }
+
+    [Test]
+    public async Task Run_RedisPartitionedForSeconds_ReaderGivesUpReconnectsAndNothingIsLost()
+    {
+        var redis = ConfigurationOptions.Parse(TestEnvironment.Redis).EndPoints.Single() switch
+        {
+            System.Net.IPEndPoint ip => (Host: ip.Address.ToString(), ip.Port),
+            System.Net.DnsEndPoint dns => (dns.Host, dns.Port),
+            var other => throw new InvalidOperationException($"unexpected endpoint {other}"),
+        };
+        await using var proxy = new TcpProxy(redis.Host, redis.Port);
+        var sink = new RecordingSink();
+        await using var host = await WorkerTestHost.StartAsync(
+            Settings(
+                ("ConnectionStrings:Redis", $"127.0.0.1:{proxy.Port},abortConnect=false,connectTimeout=2000"),
+                ("Worker:Jobs:noop:BlockTime", "00:00:01"),
+                ("Worker:Jobs:noop:VisibilityTimeout", "00:00:03")),
+            services => services.AddSingleton<ILogEventSink>(sink));
+        var warmup = await EnqueueDirectAsync("""{"effect":true}""");
+        await WaitForStatusAsync(warmup, "succeeded");
+        await Eventually.TrueAsync(ReaderParkedAsync, "the reader to park through the proxy");
+
+        // No byte moves, no connection closes: the parked read's reply (if Redis hands it entries now) never arrives,
+        // and the reader learns of it only from its read timeout.
+        proxy.Freeze();
+        var ids = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            ids.Add(await EnqueueDirectAsync("""{"effect":true}"""));
+        }
+
+        await Eventually.TrueAsync(
+            () => Task.FromResult(sink.WithEventId(1004).Any(e => e.Exception?.Message.Contains("stream reader", StringComparison.Ordinal) == true)),
+            "the reader to give up on its silent connection", TimeSpan.FromSeconds(30));
+        proxy.Thaw();
+        for (var i = 0; i < 10; i++)
+        {
+            ids.Add(await EnqueueDirectAsync("""{"effect":true}"""));
+        }
+
+        var all = ids.ToArray();
+        await Eventually.TrueAsync(
+            async () => await Infrastructure.ScalarAsync<long>(
+                "SELECT count(*) FROM jobs WHERE type = 'noop' AND id = ANY($1) AND status = 'succeeded'", new object[] { all }) == all.Length,
+            "every job enqueued during and after the partition to succeed", TimeSpan.FromSeconds(60));
+        Assert.That(await Infrastructure.ScalarAsync<long>("SELECT count(*) FROM noop_effects WHERE job_id = ANY($1)", new object[] { all }), Is.EqualTo(all.Length));
+        await Eventually.TrueAsync(async () => await PendingAsync() == 0, "everything acked");
     }
 }

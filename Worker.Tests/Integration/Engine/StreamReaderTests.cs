@@ -123,6 +123,24 @@ public sealed class StreamReaderTests : EngineTestBase
     }
 
     [Test]
+    public async Task ReadAsync_KeyLongerThanTheCommandBuffer_Reads()
+    {
+        var key = Stream + new string('k', 3000);
+        await Db.StreamCreateConsumerGroupAsync(key, "workers", "$", createStream: true);
+        await Db.StreamAddAsync(key, "type", "noop");
+        try
+        {
+            await using var reader = await ConnectAsync(Kind.Socket);
+
+            Assert.That(await reader.ReadAsync(key, "workers", "c1", 10, TimeSpan.Zero), Has.Length.EqualTo(1));
+        }
+        finally
+        {
+            await Db.KeyDeleteAsync(key);
+        }
+    }
+
+    [Test]
     public async Task Run_AclUserPasswordAndDatabase_SocketReaderAuthenticatesSelectsAndTheJobRuns()
     {
         using var redis = new PrivateRedis();
