@@ -141,6 +141,27 @@ public sealed class StreamReaderTests : EngineTestBase
     }
 
     [Test]
+    public async Task Run_TwoEndpoints_FallsBackToTheMultiplexerReaderSaysSoAndTheJobRuns()
+    {
+        // Two names for the one test server: a configuration the plain socket does not serve.
+        var endpoint = ConfigurationOptions.Parse(TestEnvironment.Redis).EndPoints.Single();
+        var port = endpoint switch { System.Net.IPEndPoint ip => ip.Port, System.Net.DnsEndPoint dns => dns.Port, _ => 0 };
+        var sink = new RecordingSink();
+        await using var host = await WorkerTestHost.StartAsync(
+            Settings(
+                ("ConnectionStrings:Redis", $"127.0.0.1:{port},localhost:{port},abortConnect=false"),
+                ("Serilog:MinimumLevel:Default", "Information")),
+            services => services.AddSingleton<Serilog.Core.ILogEventSink>(sink));
+
+        var jobId = await EnqueueDirectAsync("""{"effect":true}""");
+
+        await WaitForStatusAsync(jobId, "succeeded");
+        var consumers = host.Host.Services.GetRequiredService<ConsumerPoolService>().Consumers;
+        Assert.That(consumers.Select(c => c.Reader), Has.All.InstanceOf<MultiplexerStreamReader>());
+        Assert.That(sink.WithEventId(1103).Single().RenderMessage(), Does.Contain("2 endpoints"));
+    }
+
+    [Test]
     public async Task Run_AclUserPasswordAndDatabase_SocketReaderAuthenticatesSelectsAndTheJobRuns()
     {
         using var redis = new PrivateRedis();
