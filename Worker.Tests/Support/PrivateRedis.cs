@@ -9,9 +9,11 @@ namespace Worker.Tests.Support;
 internal sealed class PrivateRedis : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("worker-redis-").FullName;
+    private readonly string[] _extraArgs;
     private Process? _process;
 
-    public PrivateRedis() => Port = Ports.Free();
+    /// <summary>With <paramref name="extraArgs"/> added to the command line, e.g. <c>--cluster-enabled yes</c>.</summary>
+    public PrivateRedis(params string[] extraArgs) => (Port, _extraArgs) = (Ports.Free(), extraArgs);
 
     public int Port { get; }
 
@@ -21,7 +23,7 @@ internal sealed class PrivateRedis : IDisposable
     {
         var server = Environment.GetEnvironmentVariable("WORKER_TEST_REDIS_SERVER") is { Length: > 0 } path ? path : "redis-server";
         var info = new ProcessStartInfo(server) { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "--bind", "127.0.0.1", "--port", Port.ToString(), "--dir", _dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "" })
+        foreach (var arg in new[] { "--bind", "127.0.0.1", "--port", Port.ToString(), "--dir", _dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "" }.Concat(_extraArgs))
         {
             info.ArgumentList.Add(arg);
         }

@@ -23,16 +23,25 @@ internal sealed class SocketStreamReader : IStreamReader
     /// <summary>Slack above the block time before a read gives up: 5 seconds.</summary>
     private static readonly TimeSpan TimeoutSlack = TimeSpan.FromSeconds(5);
 
+    /// <summary>Cluster redirects followed within one read before it fails: 5.</summary>
+    private const int MaxRedirects = 5;
+
     private static readonly Lock ReserveGate = new();
 
     private readonly ConfigurationOptions _options;
     private readonly string _clientName;
     private byte[] _command = new byte[1024];
+    private readonly EndPoint _seed;
+    private EndPoint _endPoint;
     private Connection? _connection;
     private long _clientId = -1;
     private volatile bool _disposed;
 
-    private SocketStreamReader(ConfigurationOptions options, string clientName) => (_options, _clientName) = (options, clientName);
+    private SocketStreamReader(ConfigurationOptions options, string clientName)
+    {
+        (_options, _clientName) = (options, clientName);
+        _seed = _endPoint = options.EndPoints[0];
+    }
 
     public long ClientId => Interlocked.Read(ref _clientId);
 
@@ -56,25 +65,66 @@ internal sealed class SocketStreamReader : IStreamReader
 
     public async ValueTask<StreamEntry[]> ReadAsync(string streamKey, string group, string consumer, int count, TimeSpan block)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var connection = _connection ?? await ConnectAsync();
-        try
+        for (var redirects = 0; ; redirects++)
         {
-            connection.SetReadTimeout(block + TimeoutSlack);
-            EnsureCommandRoom(streamKey.Length + group.Length + consumer.Length);
-            var length = block > TimeSpan.Zero
-                ? Encode(_command, "XREADGROUP", "GROUP", group, consumer, "COUNT", count, "BLOCK", (long)block.TotalMilliseconds, "STREAMS", streamKey, ">")
-                : Encode(_command, "XREADGROUP", "GROUP", group, consumer, "COUNT", count, "STREAMS", streamKey, ">");
-            connection.Stream.Write(_command, 0, length);
-            connection.Replies.WaitForReply();
-            return connection.Replies.ReadStreamEntries();
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var connection = _connection ?? await ConnectAsync();
+            try
+            {
+                connection.SetReadTimeout(block + TimeoutSlack);
+                EnsureCommandRoom(streamKey.Length + group.Length + consumer.Length);
+                var length = block > TimeSpan.Zero
+                    ? Encode(_command, "XREADGROUP", "GROUP", group, consumer, "COUNT", count, "BLOCK", (long)block.TotalMilliseconds, "STREAMS", streamKey, ">")
+                    : Encode(_command, "XREADGROUP", "GROUP", group, consumer, "COUNT", count, "STREAMS", streamKey, ">");
+                connection.Stream.Write(_command, 0, length);
+                connection.Replies.WaitForReply();
+                return connection.Replies.ReadStreamEntries();
+            }
+            catch (RedisServerException e) when (redirects < MaxRedirects && Redirect(e.Message, _endPoint) is { } target)
+            {
+                // A cluster node that does not serve the key's slot: read from the one that does, as the multiplexer
+                // would. Nothing was read here, so nothing is left behind.
+                Drop(connection);
+                _endPoint = target;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidDataException)
+            {
+                Drop(connection);
+                throw new RedisConnectionException(
+                    ConnectionFailureType.SocketFailure, CommandFlags.None, $"The stream reader's connection failed: {e.Message}", e, CommandStatus.Sent);
+            }
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidDataException)
+    }
+
+    /// <summary>
+    /// Where a <c>MOVED slot host:port</c> or <c>ASK slot host:port</c> error sends the read (an empty host is the
+    /// current one), or null for any other error.
+    /// </summary>
+    internal static EndPoint? Redirect(string error, EndPoint current)
+    {
+        if (error.Split(' ') is not ["MOVED" or "ASK", _, var address])
         {
-            Drop(connection);
-            throw new RedisConnectionException(
-                ConnectionFailureType.SocketFailure, CommandFlags.None, $"The stream reader's connection failed: {e.Message}", e, CommandStatus.Sent);
+            return null;
         }
+
+        var colon = address.LastIndexOf(':');
+        if (colon < 0 || !int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+        {
+            return null;
+        }
+
+        var host = address[..colon].Trim('[', ']');
+        if (host.Length == 0)
+        {
+            return current switch
+            {
+                IPEndPoint ip => new IPEndPoint(ip.Address, port),
+                DnsEndPoint dns => new DnsEndPoint(dns.Host, port),
+                _ => null,
+            };
+        }
+
+        return IPAddress.TryParse(host, out var ipAddress) ? new IPEndPoint(ipAddress, port) : new DnsEndPoint(host, port);
     }
 
     public ValueTask DisposeAsync()
@@ -96,7 +146,7 @@ internal sealed class SocketStreamReader : IStreamReader
     /// </summary>
     private async Task<Connection> ConnectAsync()
     {
-        var endPoint = _options.EndPoints[0];
+        var endPoint = _endPoint;
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
@@ -149,11 +199,14 @@ internal sealed class SocketStreamReader : IStreamReader
         catch (RedisException)
         {
             socket.Dispose();
+            _endPoint = _seed;
             throw;
         }
         catch (Exception e)
         {
+            // A node a redirect named may be gone (a failover): the next attempt asks the configured one again.
             socket.Dispose();
+            _endPoint = _seed;
             throw new RedisConnectionException(
                 ConnectionFailureType.UnableToConnect, CommandFlags.None, $"The stream reader could not connect to {endPoint}: {e.Message}", e, CommandStatus.Unknown);
         }

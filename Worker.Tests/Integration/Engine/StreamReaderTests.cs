@@ -162,6 +162,75 @@ public sealed class StreamReaderTests : EngineTestBase
     }
 
     [Test]
+    public async Task ReadAsync_ClusterNodeWithoutTheKeysSlot_FollowsTheRedirectAndReads()
+    {
+        var nodes = Enumerable.Range(0, 3).Select(_ => new PrivateRedis("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")).ToList();
+        try
+        {
+            foreach (var node in nodes)
+            {
+                await node.StartAsync();
+            }
+
+            var create = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { "--cluster", "create" }.Concat(nodes.Select(n => n.Configuration)).Concat(["--cluster-replicas", "0", "--cluster-yes"]))
+            {
+                create.ArgumentList.Add(arg);
+            }
+
+            using (var cli = Process.Start(create)!)
+            {
+                var output = await cli.StandardOutput.ReadToEndAsync();
+                await cli.WaitForExitAsync();
+                Assert.That(cli.ExitCode, Is.Zero, output);
+            }
+
+            await using var cluster = await ConnectionMultiplexer.ConnectAsync(string.Join(",", nodes.Select(n => n.Configuration)) + ",allowAdmin=true");
+            await Eventually.TrueAsync(
+                async () =>
+                {
+                    foreach (var node in nodes)
+                    {
+                        var info = (string?)await cluster.GetServer(node.Configuration).ExecuteAsync("CLUSTER", "INFO");
+                        if (info?.Contains("cluster_state:ok", StringComparison.Ordinal) != true)
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                },
+                "every node to report the cluster ok");
+            var db = cluster.GetDatabase();
+            await db.StreamCreateConsumerGroupAsync(Stream, "workers", "$", createStream: true);
+            var owner = ((System.Net.IPEndPoint)(await db.IdentifyEndpointAsync(Stream))!).Port;
+            var other = nodes.First(n => n.Port != owner);
+            await using var reader = await SocketStreamReader.ConnectAsync(ConfigurationOptions.Parse(other.Configuration), "test-cluster");
+            var id = await db.StreamAddAsync(Stream, "type", "noop");
+
+            var entries = await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.Zero);
+
+            Assert.That(entries.Select(e => e.Id), Is.EqualTo(new[] { id }));
+            var parked = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.FromSeconds(10)));
+            var next = await Eventually.GetAsync(
+                async () => parked.IsCompleted ? RedisValue.Null : await ParkedOnAsync(cluster.GetServer($"127.0.0.1:{owner}"), reader) ? await db.StreamAddAsync(Stream, "type", "noop") : RedisValue.Null,
+                v => !v.IsNull, "the read to park on the slot's owner");
+            Assert.That((await parked.WaitAsync(TimeSpan.FromSeconds(10))).Select(e => e.Id), Is.EqualTo(new[] { next }));
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                node.Dispose();
+            }
+        }
+    }
+
+    private static async Task<bool> ParkedOnAsync(IServer server, IStreamReader reader) =>
+        ((string?)await server.ExecuteAsync("CLIENT", "LIST"))!.Split('\n')
+            .Any(c => c.StartsWith($"id={reader.ClientId} ", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal));
+
+    [Test]
     public async Task Run_AclUserPasswordAndDatabase_SocketReaderAuthenticatesSelectsAndTheJobRuns()
     {
         using var redis = new PrivateRedis();
