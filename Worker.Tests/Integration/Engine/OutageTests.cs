@@ -112,13 +112,7 @@ public sealed class OutageTests : EngineTestBase
             Assert.That(killed, Is.GreaterThanOrEqualTo(2), "the worker's connections were there to kill");
         }
 
-        var all = ids.ToArray();
-        await Eventually.TrueAsync(
-            async () => await Infrastructure.ScalarAsync<long>(
-                "SELECT count(*) FROM jobs WHERE type = 'noop' AND id = ANY($1) AND status = 'succeeded'", new object[] { all }) == all.Length,
-            "every job to succeed", TimeSpan.FromSeconds(60));
-        Assert.That(await Infrastructure.ScalarAsync<long>("SELECT count(*) FROM noop_effects WHERE job_id = ANY($1)", new object[] { all }), Is.EqualTo(all.Length));
-        await Eventually.TrueAsync(async () => await PendingAsync() == 0, "everything acked");
+        await AllSucceededOnceAsync([.. ids], "every job to succeed");
     }
 
     [Test]
@@ -188,12 +182,17 @@ public sealed class OutageTests : EngineTestBase
             ids.Add(await EnqueueDirectAsync("""{"effect":true}"""));
         }
 
-        var all = ids.ToArray();
+        await AllSucceededOnceAsync([.. ids], "every job enqueued during and after the partition to succeed");
+    }
+
+    /// <summary>Waits for every job to succeed, then checks one effect each and nothing left pending.</summary>
+    private async Task AllSucceededOnceAsync(string[] all, string what)
+    {
         await Eventually.TrueAsync(
             async () => await Infrastructure.ScalarAsync<long>(
                 "SELECT count(*) FROM jobs WHERE type = 'noop' AND id = ANY($1) AND status = 'succeeded'", new object[] { all }) == all.Length,
-            "every job enqueued during and after the partition to succeed", TimeSpan.FromSeconds(60));
-        Assert.That(await Infrastructure.ScalarAsync<long>("SELECT count(*) FROM noop_effects WHERE job_id = ANY($1)", new object[] { all }), Is.EqualTo(all.Length));
+            what, TimeSpan.FromSeconds(60));
+        Assert.That(await Infrastructure.ScalarAsync<long>("SELECT count(*) FROM noop_effects WHERE job_id = ANY($1)", new object[] { all }), Is.EqualTo(all.Length), "one effect per job");
         await Eventually.TrueAsync(async () => await PendingAsync() == 0, "everything acked");
     }
 }
