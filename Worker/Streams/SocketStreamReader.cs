@@ -11,8 +11,8 @@ namespace Worker.Streams;
 /// The reader on a plain blocking socket of its own, speaking RESP2. The read loop's thread-pool thread sends
 /// <c>XREADGROUP ... BLOCK</c> and waits in the kernel for the reply, so an entry added to an idle stream wakes that
 /// thread directly, and the slot it dispatches to runs on it next. StackExchange.Redis would add two hand-offs on the
-/// way (its reader, then a completion on another pool thread); on this VM each hand-off that wakes the other vCPU
-/// can cost 2–4 ms, which is the p99 pickup (docs/benchmarks.md).
+/// way (its reader, then a completion on another pool thread), and each hand-off that wakes an idle vCPU can cost
+/// milliseconds on a VM (docs/benchmarks.md, "Latency").
 /// <para>
 /// Nothing is lost if the connection dies: entries Redis handed over are in this consumer's pending list, and the
 /// maintenance loop reclaims what no slot owns. Any failure drops the connection; the next read reconnects.
