@@ -7,6 +7,15 @@ internal static class TestEnvironment
 
     public static string Postgres => Require("WORKER_TEST_POSTGRES");
 
+    /// <summary>The test Redis's host and port, for tests that reach it through another address or a proxy.</summary>
+    public static (string Host, int Port) RedisAddress =>
+        StackExchange.Redis.ConfigurationOptions.Parse(Redis).EndPoints.Single() switch
+        {
+            System.Net.IPEndPoint ip => (ip.Address.ToString(), ip.Port),
+            System.Net.DnsEndPoint dns => (dns.Host, dns.Port),
+            var other => throw new InvalidOperationException($"WORKER_TEST_REDIS names {other}, not a host and port"),
+        };
+
     /// <summary>The worker executable built beside the tests, for tests that need a process of their own (kill -9).</summary>
     public static string WorkerDll
     {

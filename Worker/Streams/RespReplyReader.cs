@@ -26,15 +26,6 @@ internal sealed class RespReplyReader(Stream stream)
     private readonly byte[] _buffer = new byte[BufferSize];
     private int _start, _end;
 
-    /// <summary>Waits for the next reply's first bytes: a parked read returns from here when an entry arrives.</summary>
-    public void WaitForReply()
-    {
-        if (_start == _end)
-        {
-            Fill();
-        }
-    }
-
     /// <summary>A status reply (<c>+OK</c>); an error reply throws.</summary>
     public void ReadStatus()
     {
@@ -83,16 +74,16 @@ internal sealed class RespReplyReader(Stream stream)
             ExpectLength(ReadArrayLength(), 2);
             var id = ReadBulkString();
             var flat = ReadArrayLength();
+            if (flat > 0 && flat % 2 != 0)
+            {
+                throw new InvalidDataException($"an entry has {flat} field items, not pairs");
+            }
+
             var fields = flat <= 0 ? [] : new NameValueEntry[flat / 2];
             for (var f = 0; f < fields.Length; f++)
             {
                 var name = ReadName();
                 fields[f] = new NameValueEntry(name, ReadBulkBytes());
-            }
-
-            if (flat > 0 && flat % 2 != 0)
-            {
-                throw new InvalidDataException($"an entry has {flat} field items, not pairs");
             }
 
             entries[i] = new StreamEntry(id, fields);

@@ -73,11 +73,24 @@ internal sealed class SocketStreamReader : IStreamReader
             {
                 connection.SetReadTimeout(block + TimeoutSlack);
                 EnsureCommandRoom(streamKey.Length + group.Length + consumer.Length);
-                var length = block > TimeSpan.Zero
-                    ? Encode(_command, "XREADGROUP", "GROUP", group, consumer, "COUNT", count, "BLOCK", (long)block.TotalMilliseconds, "STREAMS", streamKey, ">")
-                    : Encode(_command, "XREADGROUP", "GROUP", group, consumer, "COUNT", count, "STREAMS", streamKey, ">");
-                connection.Stream.Write(_command, 0, length);
-                connection.Replies.WaitForReply();
+                var command = new RespWriter(_command);
+                command.Array(block > TimeSpan.Zero ? 11 : 9);
+                command.Bulk("XREADGROUP");
+                command.Bulk("GROUP");
+                command.Bulk(group);
+                command.Bulk(consumer);
+                command.Bulk("COUNT");
+                command.Bulk(count);
+                if (block > TimeSpan.Zero)
+                {
+                    command.Bulk("BLOCK");
+                    command.Bulk((long)block.TotalMilliseconds);
+                }
+
+                command.Bulk("STREAMS");
+                command.Bulk(streamKey);
+                command.Bulk(">");
+                connection.Stream.Write(_command, 0, command.Length);
                 return connection.Replies.ReadStreamEntries();
             }
             catch (RedisServerException e) when (redirects < MaxRedirects && Redirect(e.Message, _endPoint) is { } target)
@@ -157,23 +170,38 @@ internal sealed class SocketStreamReader : IStreamReader
             connection.SetReadTimeout(timeout);
 
             EnsureCommandRoom((_options.User?.Length ?? 0) + (_options.Password?.Length ?? 0) + _clientName.Length);
-            var length = 0;
-            if (_options.Password is { Length: > 0 } password)
+            var auth = _options.Password is { Length: > 0 };
+            var select = _options.DefaultDatabase is { } database and not 0;
+            var command = new RespWriter(_command);
+            if (auth)
             {
-                length += _options.User is { Length: > 0 } user
-                    ? Encode(_command.AsSpan(length), "AUTH", user, password)
-                    : Encode(_command.AsSpan(length), "AUTH", password);
+                var user = _options.User is { Length: > 0 } ? _options.User : null;
+                command.Array(user is null ? 2 : 3);
+                command.Bulk("AUTH");
+                if (user is not null)
+                {
+                    command.Bulk(user);
+                }
+
+                command.Bulk(_options.Password!);
             }
 
-            length += Encode(_command.AsSpan(length), "CLIENT", "SETNAME", _clientName.Replace(' ', '_'));
-            if (_options.DefaultDatabase is { } database and not 0)
+            command.Array(3);
+            command.Bulk("CLIENT");
+            command.Bulk("SETNAME");
+            command.Bulk(_clientName.Replace(' ', '_'));
+            if (select)
             {
-                length += Encode(_command.AsSpan(length), "SELECT", database);
+                command.Array(2);
+                command.Bulk("SELECT");
+                command.Bulk(_options.DefaultDatabase!.Value);
             }
 
-            length += Encode(_command.AsSpan(length), "CLIENT", "ID");
-            connection.Stream.Write(_command, 0, length);
-            if (_options.Password is { Length: > 0 })
+            command.Array(2);
+            command.Bulk("CLIENT");
+            command.Bulk("ID");
+            connection.Stream.Write(_command, 0, command.Length);
+            if (auth)
             {
                 connection.Replies.ReadStatus();
             }
@@ -187,7 +215,7 @@ internal sealed class SocketStreamReader : IStreamReader
                 // A name Redis refuses only makes CLIENT LIST less telling.
             }
 
-            if (_options.DefaultDatabase is not (null or 0))
+            if (select)
             {
                 connection.Replies.ReadStatus();
             }
@@ -245,60 +273,71 @@ internal sealed class SocketStreamReader : IStreamReader
         }
     }
 
-    /// <summary>Writes a command as a RESP array of bulk strings (numbers in decimal); returns its length.</summary>
-    private static int Encode(Span<byte> buffer, params ReadOnlySpan<object> args)
+    /// <summary>Writes commands as RESP arrays of bulk strings (numbers in decimal) into a buffer with room for them.</summary>
+    private ref struct RespWriter(Span<byte> buffer)
     {
-        var at = Header(buffer, '*', args.Length);
-        Span<byte> digits = stackalloc byte[20];
-        foreach (var arg in args)
-        {
-            if (arg is string text)
-            {
-                at += Header(buffer[at..], '$', Encoding.UTF8.GetByteCount(text));
-                at += Encoding.UTF8.GetBytes(text, buffer[at..]);
-            }
-            else
-            {
-                _ = Utf8Formatter.TryFormat(Convert.ToInt64(arg, CultureInfo.InvariantCulture), digits, out var written);
-                at += Header(buffer[at..], '$', written);
-                digits[..written].CopyTo(buffer[at..]);
-                at += written;
-            }
+        private readonly Span<byte> _buffer = buffer;
 
-            "\r\n"u8.CopyTo(buffer[at..]);
-            at += 2;
+        /// <summary>Bytes written so far.</summary>
+        public int Length { get; private set; }
+
+        public void Array(int count) => Header('*', count);
+
+        public void Bulk(string text)
+        {
+            Header('$', Encoding.UTF8.GetByteCount(text));
+            Length += Encoding.UTF8.GetBytes(text, _buffer[Length..]);
+            End();
         }
 
-        return at;
-    }
+        public void Bulk(long number)
+        {
+            Span<byte> digits = stackalloc byte[20];
+            _ = Utf8Formatter.TryFormat(number, digits, out var written);
+            Header('$', written);
+            digits[..written].CopyTo(_buffer[Length..]);
+            Length += written;
+            End();
+        }
 
-    private static int Encode(byte[] buffer, params ReadOnlySpan<object> args) => Encode(buffer.AsSpan(), args);
+        private void Header(char kind, int count)
+        {
+            _buffer[Length++] = (byte)kind;
+            _ = Utf8Formatter.TryFormat(count, _buffer[Length..], out var written);
+            Length += written;
+            End();
+        }
 
-    private static int Header(Span<byte> buffer, char kind, int count)
-    {
-        buffer[0] = (byte)kind;
-        _ = Utf8Formatter.TryFormat(count, buffer[1..], out var written);
-        "\r\n"u8.CopyTo(buffer[(1 + written)..]);
-        return written + 3;
+        private void End()
+        {
+            "\r\n"u8.CopyTo(_buffer[Length..]);
+            Length += 2;
+        }
     }
 
     /// <summary>One live connection: its socket, stream and reply reader go together.</summary>
-    private sealed class Connection(Socket socket)
+    private sealed class Connection
     {
+        private readonly Socket _socket;
         private TimeSpan _readTimeout = Timeout.InfiniteTimeSpan;
 
-        public NetworkStream Stream { get; } = new(socket, ownsSocket: true) { WriteTimeout = (int)TimeoutSlack.TotalMilliseconds };
+        public Connection(Socket socket)
+        {
+            _socket = socket;
+            Stream = new NetworkStream(socket, ownsSocket: true) { WriteTimeout = (int)TimeoutSlack.TotalMilliseconds };
+            Replies = new RespReplyReader(Stream);
+        }
 
-        private RespReplyReader? _replies;
+        public NetworkStream Stream { get; }
 
-        public RespReplyReader Replies => _replies ??= new(Stream);
+        public RespReplyReader Replies { get; }
 
         /// <summary>Set only on a change: a drain's reads all share one timeout, a parked read another.</summary>
         public void SetReadTimeout(TimeSpan timeout)
         {
             if (timeout != _readTimeout)
             {
-                socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
+                _socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
                 _readTimeout = timeout;
             }
         }

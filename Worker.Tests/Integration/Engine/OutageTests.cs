@@ -146,12 +146,7 @@ public sealed class OutageTests : EngineTestBase
     [Test]
     public async Task Run_RedisPartitionedForSeconds_ReaderGivesUpReconnectsAndNothingIsLost()
     {
-        var redis = ConfigurationOptions.Parse(TestEnvironment.Redis).EndPoints.Single() switch
-        {
-            System.Net.IPEndPoint ip => (Host: ip.Address.ToString(), ip.Port),
-            System.Net.DnsEndPoint dns => (dns.Host, dns.Port),
-            var other => throw new InvalidOperationException($"unexpected endpoint {other}"),
-        };
+        var redis = TestEnvironment.RedisAddress;
         await using var proxy = new TcpProxy(redis.Host, redis.Port);
         var sink = new RecordingSink();
         await using var host = await WorkerTestHost.StartAsync(

@@ -27,8 +27,9 @@ public sealed class StreamReaderTests : EngineTestBase
 
     private Task CreateGroupAsync() => Db.StreamCreateConsumerGroupAsync(Stream, "workers", "$", createStream: true);
 
-    private static async Task<bool> ParkedAsync(IStreamReader reader) =>
-        ((string?)await Db.ExecuteAsync("CLIENT", "LIST"))!.Split('\n')
+    /// <summary>True once the reader's connection is blocked on Redis (on <paramref name="server"/>, else the test Redis).</summary>
+    private static async Task<bool> ParkedAsync(IStreamReader reader, IServer? server = null) =>
+        ((string?)await (server is null ? Db.ExecuteAsync("CLIENT", "LIST") : server.ExecuteAsync("CLIENT", "LIST")))!.Split('\n')
             .Any(c => c.StartsWith($"id={reader.ClientId} ", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal));
 
     [Test]
@@ -144,8 +145,7 @@ public sealed class StreamReaderTests : EngineTestBase
     public async Task Run_TwoEndpoints_FallsBackToTheMultiplexerReaderSaysSoAndTheJobRuns()
     {
         // Two names for the one test server: a configuration the plain socket does not serve.
-        var endpoint = ConfigurationOptions.Parse(TestEnvironment.Redis).EndPoints.Single();
-        var port = endpoint switch { System.Net.IPEndPoint ip => ip.Port, System.Net.DnsEndPoint dns => dns.Port, _ => 0 };
+        var port = TestEnvironment.RedisAddress.Port;
         var sink = new RecordingSink();
         await using var host = await WorkerTestHost.StartAsync(
             Settings(
@@ -212,9 +212,8 @@ public sealed class StreamReaderTests : EngineTestBase
 
             Assert.That(entries.Select(e => e.Id), Is.EqualTo(new[] { id }));
             var parked = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.FromSeconds(10)));
-            var next = await Eventually.GetAsync(
-                async () => parked.IsCompleted ? RedisValue.Null : await ParkedOnAsync(cluster.GetServer($"127.0.0.1:{owner}"), reader) ? await db.StreamAddAsync(Stream, "type", "noop") : RedisValue.Null,
-                v => !v.IsNull, "the read to park on the slot's owner");
+            await Eventually.TrueAsync(() => ParkedAsync(reader, cluster.GetServer($"127.0.0.1:{owner}")), "the read to park on the slot's owner");
+            var next = await db.StreamAddAsync(Stream, "type", "noop");
             Assert.That((await parked.WaitAsync(TimeSpan.FromSeconds(10))).Select(e => e.Id), Is.EqualTo(new[] { next }));
         }
         finally
@@ -225,10 +224,6 @@ public sealed class StreamReaderTests : EngineTestBase
             }
         }
     }
-
-    private static async Task<bool> ParkedOnAsync(IServer server, IStreamReader reader) =>
-        ((string?)await server.ExecuteAsync("CLIENT", "LIST"))!.Split('\n')
-            .Any(c => c.StartsWith($"id={reader.ClientId} ", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal));
 
     [Test]
     public async Task Run_AclUserPasswordAndDatabase_SocketReaderAuthenticatesSelectsAndTheJobRuns()
