@@ -14,9 +14,12 @@ internal interface IStreamReader : IAsyncDisposable
     long ClientId { get; }
 
     /// <summary>
-    /// Reads up to <paramref name="count"/> new entries, waiting at most <paramref name="block"/> for the first
-    /// (<see cref="TimeSpan.Zero"/>: no wait, the caller knows a backlog is there). A missing group or key fails with
-    /// a <see cref="RedisServerException"/> whose message starts with <c>NOGROUP</c> or <c>UNBLOCKED</c>.
+    /// Acks <paramref name="acks"/> (entry ids of the same stream and group), then reads up to <paramref name="count"/>
+    /// new entries, waiting at most <paramref name="block"/> for the first (<see cref="TimeSpan.Zero"/>: no wait, the
+    /// caller knows a backlog is there). Both go in one round trip. When this returns the acks are applied; when it
+    /// throws they may not be, and entries Redis handed over stay pending for the reclaim. A missing group or key
+    /// fails with a <see cref="RedisServerException"/> whose message starts with <c>NOGROUP</c> or <c>UNBLOCKED</c>.
     /// </summary>
-    ValueTask<StreamEntry[]> ReadAsync(string streamKey, string group, string consumer, int count, TimeSpan block);
+    ValueTask<StreamEntry[]> ReadAsync(
+        string streamKey, string group, string consumer, int count, TimeSpan block, ReadOnlyMemory<string> acks = default);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -7,14 +8,26 @@ using Worker.Jobs;
 namespace Worker.Streams;
 
 /// <summary>
-/// One job type's consumer in this process: a reader that blocks on its own connection and fills a queue, a pool of
-/// slots that run jobs from it, an acker that acks finished entries in batches, and a maintenance loop that keeps
-/// owned entries fresh, reclaims abandoned ones and promotes due retries. No exception from one message escapes.
+/// One job type's consumer in this process: a reader that blocks on its own connection and hands entries to a fixed
+/// set of slots that run them, acks that ride on the reader's next read (or go in batches from an acker while the
+/// reader is parked), and a maintenance loop that keeps owned entries fresh, reclaims abandoned ones and promotes due
+/// retries. No exception from one message escapes.
 /// </summary>
 internal sealed partial class JobConsumer
 {
     private const int MaxAckBatch = 1000;
     private const int MaxHeartbeatBatch = 500;
+
+    /// <summary>
+    /// Longest a job may hold the reader's thread when it starts there: 1 ms. When <see cref="InlineStrikes"/> in a row
+    /// take longer (their handler works before its first await), pickups use other threads for <see cref="InlinePause"/>.
+    /// One slow start is not enough: a VM that deschedules the thread for a few milliseconds is not the handler's fault.
+    /// </summary>
+    private static readonly TimeSpan InlineBudget = TimeSpan.FromMilliseconds(1);
+
+    private const int InlineStrikes = 3;
+
+    private static readonly TimeSpan InlinePause = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan MaintenanceTick = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ReaderBeatInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PromoteInterval = TimeSpan.FromSeconds(1);
@@ -28,8 +41,11 @@ internal sealed partial class JobConsumer
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    private readonly Channel<Delivery> _work = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleWriter = false });
-    private readonly Channel<string> _acks = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SlotDispatcher<Delivery> _slots = new();
+    private readonly ConcurrentQueue<string> _acks = new();
+    private readonly Channel<bool> _ackerWake = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly string[] _readAcks = new string[MaxAckBatch];
     private readonly ConcurrentDictionary<string, byte> _owned = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _toRelease = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -43,6 +59,11 @@ internal sealed partial class JobConsumer
     private long _readerBeatTicks;
     private long _maintenanceBeatTicks;
     private long _lastProgressTicks;
+    private long _inlineResumes;
+    private int _inlineStrikes;
+
+    /// <summary>1 while the reader is not about to send a read, so a finished job's ack must wake the acker.</summary>
+    private int _acksToAcker = 1;
 
     public JobConsumer(
         JobStreamClient stream, JobExecutor executor, Func<Task<IStreamReader>> connectReader, TimeProvider time, ILogger logger)
@@ -192,6 +213,8 @@ internal sealed partial class JobConsumer
         while (!stopping.IsCancellationRequested)
         {
             Beat(ref _readerBeatTicks);
+            // Until the next read returns, acks go through the acker: the reader may wait for credits or park.
+            Interlocked.Exchange(ref _acksToAcker, 1);
             TimeSpan wait;
             try
             {
@@ -202,12 +225,34 @@ internal sealed partial class JobConsumer
                     groupReady = true;
                 }
 
-                var credits = await AcquireCreditsAsync(minCredits, stopping);
+                var acquiring = AcquireCreditsAsync(minCredits, stopping);
+                if (!acquiring.IsCompleted)
+                {
+                    // Every slot is busy: the acks finished so far must not wait for one to free up.
+                    WakeAckerForQueued();
+                }
+
+                var credits = await acquiring;
+                // A read that may park carries the acks finished since the last one, in the same round trip: at a
+                // steady rate that saves the acker's wake-up and round trip per job. A backlog read leaves them to the
+                // acker, which sends them while this read is out (a drain is faster with the two side by side).
+                var acks = backlog ? default : TakeAcks();
+                if (backlog)
+                {
+                    WakeAckerForQueued();
+                }
+
                 StackExchange.Redis.StreamEntry[] entries = [];
                 try
                 {
                     entries = await _reader.ReadAsync(
-                        _settings.StreamKey, _settings.Group, _stream.Consumer, credits, backlog ? TimeSpan.Zero : _settings.BlockTime);
+                        _settings.StreamKey, _settings.Group, _stream.Consumer, credits, backlog ? TimeSpan.Zero : _settings.BlockTime, acks);
+                }
+                catch
+                {
+                    // Maybe not applied: the acker sends them again (an ack twice is harmless).
+                    ReturnAcks(acks.Span);
+                    throw;
                 }
                 finally
                 {
@@ -215,24 +260,24 @@ internal sealed partial class JobConsumer
                     _credits.Release(credits - entries.Length);
                 }
 
+                Volatile.Write(ref _acksToAcker, 0);
+                Acked(acks.Span);
                 Beat(ref _readerBeatTicks);
                 backoff = FirstErrorBackoff;
                 var blocked = !backlog;
                 backlog = entries.Length == credits;
+                if (blocked && entries.Length > 0)
+                {
+                    DispatchPickup(entries);
+                    continue;
+                }
+
                 foreach (var entry in entries)
                 {
                     if (!Dispatch(new Delivery(entry, 1)))
                     {
                         _credits.Release(1);
                     }
-                }
-
-                if (blocked && entries.Length > 0)
-                {
-                    // An idle pickup: the slots just woken are queued ahead of this loop's continuation, so their
-                    // jobs start before the next read is sent, not behind it (0.04 ms of the 0.35 ms p50 at 1,000
-                    // jobs/s). A backlog read never gets here, so a drain is not slowed.
-                    await Task.Yield();
                 }
 
                 continue;
@@ -258,6 +303,7 @@ internal sealed partial class JobConsumer
             }
 
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxErrorBackoff.Ticks));
+            WakeAckerForQueued();
             try
             {
                 await Task.Delay(wait, _time, stopping);
@@ -268,7 +314,108 @@ internal sealed partial class JobConsumer
             }
         }
 
-        _work.Writer.TryComplete();
+        Interlocked.Exchange(ref _acksToAcker, 1);
+        _ackerWake.Writer.TryWrite(true);
+        _slots.Complete();
+    }
+
+    /// <summary>
+    /// An idle pickup: the first entry's job starts on this thread, in an idle slot, before the next read is sent; the
+    /// rest go to other slots. Nothing else is woken for a lone job, which is most of the pickup latency and CPU at a
+    /// steady rate. When jobs keep holding this thread past <see cref="InlineBudget"/>, pickups go to other threads for
+    /// a while, so a handler that computes before its first await cannot hold up the reads.
+    /// </summary>
+    private void DispatchPickup(StackExchange.Redis.StreamEntry[] entries)
+    {
+        var inline = _time.GetTimestamp() >= Interlocked.Read(ref _inlineResumes);
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var delivery = new Delivery(entries[i], 1);
+            if (i > 0 || !inline)
+            {
+                if (!Dispatch(delivery))
+                {
+                    _credits.Release(1);
+                }
+
+                continue;
+            }
+
+            var started = _time.GetTimestamp();
+            if (!Dispatch(delivery, inline: true))
+            {
+                _credits.Release(1);
+            }
+
+            var held = _time.GetElapsedTime(started);
+            _inlineStrikes = held > InlineBudget ? _inlineStrikes + 1 : 0;
+            if (_inlineStrikes >= InlineStrikes)
+            {
+                _inlineStrikes = 0;
+                Interlocked.Exchange(ref _inlineResumes, _time.GetTimestamp() + (long)(InlinePause.TotalSeconds * _time.TimestampFrequency));
+                LogInlinePaused(_logger, _settings.JobType, InlineStrikes, held.TotalMilliseconds, InlinePause.TotalSeconds);
+            }
+        }
+    }
+
+    /// <summary>Takes up to <see cref="MaxAckBatch"/> finished entries' acks for the next read to carry.</summary>
+    private ReadOnlyMemory<string> TakeAcks()
+    {
+        var count = 0;
+        while (count < _readAcks.Length && _acks.TryDequeue(out var id))
+        {
+            _readAcks[count++] = id;
+        }
+
+        return _readAcks.AsMemory(0, count);
+    }
+
+    private void WakeAckerForQueued()
+    {
+        if (!_acks.IsEmpty)
+        {
+            _ackerWake.Writer.TryWrite(true);
+        }
+    }
+
+    private void ReturnAcks(ReadOnlySpan<string> ids)
+    {
+        if (ids.Length == 0)
+        {
+            return;
+        }
+
+        foreach (var id in ids)
+        {
+            _acks.Enqueue(id);
+        }
+
+        _ackerWake.Writer.TryWrite(true);
+    }
+
+    private void Acked(ReadOnlySpan<string> ids)
+    {
+        foreach (var id in ids)
+        {
+            _owned.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>
+    /// Queues a finished entry's ack. The reader takes it with its next read; while the reader is away (waiting for
+    /// credits, parked, or backing off) the acker is woken to send it. Either the reader's take after raising
+    /// <see cref="_acksToAcker"/> sees this entry, or this sees the flag raised: both sides fence between the two.
+    /// An ack queued just before the flag went up is sent by the reader's next read, or by the acker the reader wakes
+    /// before it waits for a slot or backs off.
+    /// </summary>
+    private void AckLater(string id)
+    {
+        _acks.Enqueue(id);
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _acksToAcker) != 0)
+        {
+            _ackerWake.Writer.TryWrite(true);
+        }
     }
 
     /// <summary>Waits for free slots, beating every second so long jobs do not look like a dead reader.</summary>
@@ -289,22 +436,27 @@ internal sealed partial class JobConsumer
         }
     }
 
-    /// <summary>Queues an entry for a slot; false when it is already held here (a reclaim of our own stalled entry).</summary>
-    private bool Dispatch(Delivery delivery)
+    /// <summary>
+    /// Gives an entry to a slot; false when it is already held here (a reclaim of our own stalled entry). Once the
+    /// slots are closed (stopping) the entry stays owned and the stop releases it to a peer.
+    /// </summary>
+    private bool Dispatch(Delivery delivery, bool inline = false)
     {
         if (!_owned.TryAdd(delivery.Id, 0))
         {
             return false;
         }
 
-        _work.Writer.TryWrite(delivery);
+        _slots.TryDispatch(delivery, inline);
         return true;
     }
 
     private async Task SlotLoopAsync()
     {
-        await foreach (var delivery in _work.Reader.ReadAllAsync())
+        var slot = new SlotDispatcher<Delivery>.Slot();
+        while (await _slots.NextAsync(slot))
         {
+            var delivery = slot.Item;
             if (_stopping.IsCancellationRequested)
             {
                 // Read but not started: leave it pending for a peer instead of starting work during a drain.
@@ -329,7 +481,7 @@ internal sealed partial class JobConsumer
             switch (outcome)
             {
                 case DeliveryOutcome.Ack:
-                    _acks.Writer.TryWrite(delivery.Id);
+                    AckLater(delivery.Id);
                     break;
                 case DeliveryOutcome.Settled:
                     _owned.TryRemove(delivery.Id, out _);
@@ -345,26 +497,35 @@ internal sealed partial class JobConsumer
         }
     }
 
+    /// <summary>Sends the acks the reader will not carry soon, in batches; after the last slot ends, whatever is left.</summary>
     private async Task AckLoopAsync(Task slotsDone)
     {
-        _ = slotsDone.ContinueWith(_ => _acks.Writer.TryComplete(), TaskScheduler.Default);
+        _ = slotsDone.ContinueWith(_ => _ackerWake.Writer.TryComplete(), TaskScheduler.Default);
         var batch = new List<string>(MaxAckBatch);
-        while (await _acks.Reader.WaitToReadAsync())
+        bool more;
+        do
         {
-            while (batch.Count < MaxAckBatch && _acks.Reader.TryRead(out var id))
+            more = await _ackerWake.Reader.WaitToReadAsync();
+            _ackerWake.Reader.TryRead(out _);
+            while (true)
             {
-                batch.Add(id);
-            }
+                while (batch.Count < MaxAckBatch && _acks.TryDequeue(out var id))
+                {
+                    batch.Add(id);
+                }
 
-            // The decoded ids the slots already hold: a string converts to a RedisValue without a copy.
-            await AckWithRetryAsync([.. batch]);
-            foreach (var id in batch)
-            {
-                _owned.TryRemove(id, out _);
-            }
+                if (batch.Count == 0)
+                {
+                    break;
+                }
 
-            batch.Clear();
+                // The decoded ids the slots already hold: a string converts to a RedisValue without a copy.
+                await AckWithRetryAsync([.. batch]);
+                Acked(CollectionsMarshal.AsSpan(batch));
+                batch.Clear();
+            }
         }
+        while (more);
     }
 
     private async Task AckWithRetryAsync(RedisValue[] ids)

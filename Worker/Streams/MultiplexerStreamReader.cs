@@ -37,29 +37,57 @@ internal sealed class MultiplexerStreamReader : IStreamReader
 
     public long ClientId => Interlocked.Read(ref _clientId);
 
-    /// <summary>With no wait the client's own <c>XREADGROUP</c> is used, which parses the reply straight into entries.</summary>
+    /// <summary>
+    /// The ack is sent just before the read on the same connection, so the two are pipelined. With no wait the
+    /// client's own <c>XREADGROUP</c> is used, which parses the reply straight into entries.
+    /// </summary>
     public async ValueTask<StreamEntry[]> ReadAsync(
-        string streamKey, string group, string consumer, int count, TimeSpan block)
+        string streamKey, string group, string consumer, int count, TimeSpan block, ReadOnlyMemory<string> acks = default)
     {
         var db = _connection.GetDatabase();
-        if (block <= TimeSpan.Zero)
-        {
-            return await db.StreamReadGroupAsync(streamKey, group, consumer, StreamPosition.NewMessages, count);
-        }
-
-        if (Interlocked.Read(ref _clientId) < 0)
+        if (block > TimeSpan.Zero && Interlocked.Read(ref _clientId) < 0)
         {
             // Remembered so a stop can end a parked read at once with CLIENT UNBLOCK from another connection.
             Interlocked.Exchange(ref _clientId, (long)await db.ExecuteAsync("CLIENT", "ID"));
         }
 
-        var reply = await db.ExecuteAsync(
-            "XREADGROUP",
-            "GROUP", group, consumer,
-            "COUNT", count,
-            "BLOCK", (long)block.TotalMilliseconds,
-            "STREAMS", (RedisKey)streamKey, ">");
-        return StreamReplyParser.ParseReadReply(reply);
+        var ack = acks.IsEmpty ? null : db.StreamAcknowledgeAsync(streamKey, group, ToValues(acks.Span));
+        StreamEntry[] entries;
+        try
+        {
+            entries = block <= TimeSpan.Zero
+                ? await db.StreamReadGroupAsync(streamKey, group, consumer, StreamPosition.NewMessages, count)
+                : StreamReplyParser.ParseReadReply(await db.ExecuteAsync(
+                    "XREADGROUP",
+                    "GROUP", group, consumer,
+                    "COUNT", count,
+                    "BLOCK", (long)block.TotalMilliseconds,
+                    "STREAMS", (RedisKey)streamKey, ">"));
+        }
+        catch when (ack is not null)
+        {
+            // The read's failure is the one reported; the ack's outcome, whatever it is, is observed here.
+            _ = ack.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+            throw;
+        }
+
+        if (ack is not null)
+        {
+            await ack;
+        }
+
+        return entries;
+    }
+
+    private static RedisValue[] ToValues(ReadOnlySpan<string> ids)
+    {
+        var values = new RedisValue[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            values[i] = ids[i];
+        }
+
+        return values;
     }
 
     public async ValueTask DisposeAsync() => await _connection.CloseAsync(allowCommandsToComplete: false);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Serilog.Core;
 using StackExchange.Redis;
 using Worker.Hosting;
 using Worker.Jobs;
@@ -113,6 +114,37 @@ public sealed class ProcessingTests : EngineTestBase
         Assert.That(probe.MaxSeen, Is.EqualTo(JobTypeOptions.DefaultConcurrency));
     }
 
+    /// <summary>
+    /// An idle pickup starts its job on the reader's thread. A handler that computes before its first await would hold
+    /// the reads up, so after three such starts in a row the consumer says so and starts pickups on other threads.
+    /// </summary>
+    [Test]
+    public async Task Run_HandlerComputesBeforeItsFirstAwait_PickupsMoveOffTheReaderThreadAndJobsSucceed()
+    {
+        var sink = new RecordingSink();
+        var handler = new ComputeFirstHandler();
+        await using var host = await WorkerTestHost.StartAsync(
+            new Dictionary<string, string?>
+            {
+                [$"Worker:Jobs:{ComputeFirstHandler.Type}:Stream"] = Stream,
+                [$"Worker:Jobs:{ComputeFirstHandler.Type}:PersistState"] = "false",
+                ["Serilog:MinimumLevel:Override:Worker.Streams.JobConsumer"] = "Debug",
+            },
+            services => services.AddSingleton<IJobHandler>(handler).AddSingleton<ILogEventSink>(sink));
+
+        for (var i = 1; i <= 3; i++)
+        {
+            // One at a time, so each is an idle pickup.
+            await host.Queue.EnqueueAsync(ComputeFirstHandler.Type, "{}");
+            var done = i;
+            await Eventually.TrueAsync(() => Task.FromResult(handler.Completed == done), $"job {done} to finish");
+        }
+
+        await Eventually.TrueAsync(() => Task.FromResult(sink.WithEventId(1014).Any()), "the consumer to move pickups off the reader's thread");
+        Assert.That(sink.WithEventId(1014).First().RenderMessage(), Does.Contain("3 \"compute_first\" jobs in a row"));
+        await Eventually.TrueAsync(async () => await PendingAsync() == 0, "every job acked");
+    }
+
     [Test]
     public async Task Run_Resp2Connection_ParsesBlockingReadReplies()
     {
@@ -166,6 +198,29 @@ public sealed class ProcessingTests : EngineTestBase
             // Long enough that every slot is busy at once when the work is there.
             await Task.Delay(150, cancellationToken);
             Interlocked.Decrement(ref _running);
+            Interlocked.Increment(ref _completed);
+        }
+    }
+
+    /// <summary>Works for 5 ms on the thread it starts on before its first await, as a CPU-bound handler would.</summary>
+    private sealed class ComputeFirstHandler : IJobHandler
+    {
+        public const string Type = "compute_first";
+        private int _completed;
+
+        public string JobType => Type;
+
+        public int Completed => Volatile.Read(ref _completed);
+
+        public async Task HandleAsync(JobContext context, CancellationToken cancellationToken)
+        {
+            var work = System.Diagnostics.Stopwatch.StartNew();
+            while (work.Elapsed < TimeSpan.FromMilliseconds(5))
+            {
+                Thread.SpinWait(100);
+            }
+
+            await Task.Yield();
             Interlocked.Increment(ref _completed);
         }
     }

@@ -66,6 +66,41 @@ public sealed class StreamReaderTests : EngineTestBase
     }
 
     [Test]
+    public async Task ReadAsync_WithAcks_AcksThemInTheSameRoundTripAndStillReads([Values] Kind kind)
+    {
+        await CreateGroupAsync();
+        for (var i = 0; i < 4; i++)
+        {
+            await AddRawAsync(("type", "noop"), ("payload", "{}"));
+        }
+
+        await using var reader = await ConnectAsync(kind);
+        var first = await reader.ReadAsync(Stream, "workers", "c1", 3, TimeSpan.Zero);
+        var ids = first.Select(e => (string)e.Id!).ToArray();
+
+        var next = await reader.ReadAsync(Stream, "workers", "c1", 3, TimeSpan.Zero, ids);
+
+        Assert.That(next, Has.Length.EqualTo(1), "the read after the ack");
+        Assert.That(await PendingAsync(), Is.EqualTo(1), "the three acked entries left the pending list; the one just read is there");
+    }
+
+    [Test]
+    public async Task ReadAsync_WithAcksThenParked_AcksBeforeWaiting([Values] Kind kind)
+    {
+        await CreateGroupAsync();
+        await AddRawAsync(("type", "noop"), ("payload", "{}"));
+        await using var reader = await ConnectAsync(kind);
+        var id = (string)(await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.Zero)).Single().Id!;
+
+        var read = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, Block, new[] { id }));
+        await Eventually.TrueAsync(() => ParkedAsync(reader), "the read to park");
+
+        Assert.That(await PendingAsync(), Is.Zero, "the ack was applied before the read parked, not when it returns");
+        await AddRawAsync(("type", "noop"), ("payload", "{}"));
+        Assert.That(await read.WaitAsync(TimeSpan.FromSeconds(10)), Has.Length.EqualTo(1));
+    }
+
+    [Test]
     public async Task ReadAsync_NothingArrives_ReturnsNoEntriesAtTheBlockTime([Values] Kind kind)
     {
         await CreateGroupAsync();
