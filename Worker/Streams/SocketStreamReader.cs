@@ -10,7 +10,8 @@ namespace Worker.Streams;
 /// <summary>
 /// The reader on a plain blocking socket of its own, speaking RESP2. The read loop's thread-pool thread sends
 /// <c>XREADGROUP ... BLOCK</c> and waits in the kernel for the reply, so an entry added to an idle stream wakes that
-/// thread directly, and the slot it dispatches to runs on it next. StackExchange.Redis would add two hand-offs on the
+/// thread directly, and the job starts on it (<see cref="JobConsumer"/>); the acks of jobs finished since the last read
+/// go out in the same write as the next read. StackExchange.Redis would add two hand-offs on the
 /// way (its reader, then a completion on another pool thread), and each hand-off that wakes an idle vCPU can cost
 /// milliseconds on a VM (docs/benchmarks.md, "Latency").
 /// <para>
