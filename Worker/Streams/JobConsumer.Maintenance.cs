@@ -130,11 +130,7 @@ internal sealed partial class JobConsumer
             WorkerMetrics.RecordReclaimed(_settings.JobType, result.Claimed.Count);
             foreach (var delivery in result.Claimed)
             {
-                if (!Dispatch(delivery))
-                {
-                    // This process was too slow to beat and took its own entry back: it is already running here.
-                    _credits.Release(1);
-                }
+                Dispatch(delivery);
             }
         }
     }

@@ -59,6 +59,7 @@ internal sealed partial class JobConsumer
     private long _readerBeatTicks;
     private long _maintenanceBeatTicks;
     private long _lastProgressTicks;
+    // The read loop's own: when inline pickups resume (a TimeProvider timestamp) and the slow starts in a row.
     private long _inlineResumes;
     private int _inlineStrikes;
 
@@ -266,18 +267,15 @@ internal sealed partial class JobConsumer
                 backoff = FirstErrorBackoff;
                 var blocked = !backlog;
                 backlog = entries.Length == credits;
-                if (blocked && entries.Length > 0)
+                var first = 0;
+                if (blocked && entries.Length > 0 && _time.GetTimestamp() >= _inlineResumes)
                 {
-                    DispatchPickup(entries);
-                    continue;
+                    StartInline(entries[first++]);
                 }
 
-                foreach (var entry in entries)
+                for (var i = first; i < entries.Length; i++)
                 {
-                    if (!Dispatch(new Delivery(entry, 1)))
-                    {
-                        _credits.Release(1);
-                    }
+                    Dispatch(new Delivery(entries[i], 1));
                 }
 
                 continue;
@@ -320,41 +318,22 @@ internal sealed partial class JobConsumer
     }
 
     /// <summary>
-    /// An idle pickup: the first entry's job starts on this thread, in an idle slot, before the next read is sent; the
-    /// rest go to other slots. Nothing else is woken for a lone job, which is most of the pickup latency and CPU at a
-    /// steady rate. When jobs keep holding this thread past <see cref="InlineBudget"/>, pickups go to other threads for
-    /// a while, so a handler that computes before its first await cannot hold up the reads.
+    /// An idle pickup: the first entry's job starts on this thread, in an idle slot, before the next read is sent (the
+    /// caller gives the rest to other slots). Nothing else is woken for a lone job, which is most of the pickup latency
+    /// and CPU at a steady rate. When jobs keep holding this thread past <see cref="InlineBudget"/>, pickups go to other
+    /// threads for a while, so a handler that computes before its first await cannot hold up the reads.
     /// </summary>
-    private void DispatchPickup(StackExchange.Redis.StreamEntry[] entries)
+    private void StartInline(StackExchange.Redis.StreamEntry entry)
     {
-        var inline = _time.GetTimestamp() >= Interlocked.Read(ref _inlineResumes);
-        for (var i = 0; i < entries.Length; i++)
+        var started = _time.GetTimestamp();
+        Dispatch(new Delivery(entry, 1), inline: true);
+        var held = _time.GetElapsedTime(started);
+        _inlineStrikes = held > InlineBudget ? _inlineStrikes + 1 : 0;
+        if (_inlineStrikes >= InlineStrikes)
         {
-            var delivery = new Delivery(entries[i], 1);
-            if (i > 0 || !inline)
-            {
-                if (!Dispatch(delivery))
-                {
-                    _credits.Release(1);
-                }
-
-                continue;
-            }
-
-            var started = _time.GetTimestamp();
-            if (!Dispatch(delivery, inline: true))
-            {
-                _credits.Release(1);
-            }
-
-            var held = _time.GetElapsedTime(started);
-            _inlineStrikes = held > InlineBudget ? _inlineStrikes + 1 : 0;
-            if (_inlineStrikes >= InlineStrikes)
-            {
-                _inlineStrikes = 0;
-                Interlocked.Exchange(ref _inlineResumes, _time.GetTimestamp() + (long)(InlinePause.TotalSeconds * _time.TimestampFrequency));
-                LogInlinePaused(_logger, _settings.JobType, InlineStrikes, held.TotalMilliseconds, InlinePause.TotalSeconds);
-            }
+            _inlineStrikes = 0;
+            _inlineResumes = _time.GetTimestamp() + (long)(InlinePause.TotalSeconds * _time.TimestampFrequency);
+            LogInlinePaused(_logger, _settings.JobType, InlineStrikes, held.TotalMilliseconds, InlinePause.TotalSeconds);
         }
     }
 
@@ -380,17 +359,12 @@ internal sealed partial class JobConsumer
 
     private void ReturnAcks(ReadOnlySpan<string> ids)
     {
-        if (ids.Length == 0)
-        {
-            return;
-        }
-
         foreach (var id in ids)
         {
             _acks.Enqueue(id);
         }
 
-        _ackerWake.Writer.TryWrite(true);
+        WakeAckerForQueued();
     }
 
     private void Acked(ReadOnlySpan<string> ids)
@@ -437,18 +411,19 @@ internal sealed partial class JobConsumer
     }
 
     /// <summary>
-    /// Gives an entry to a slot; false when it is already held here (a reclaim of our own stalled entry). Once the
-    /// slots are closed (stopping) the entry stays owned and the stop releases it to a peer.
+    /// Gives an entry, whose credit the caller took, to a slot. An entry already held here (this process was too slow to
+    /// beat and reclaimed its own entry: it is running here) gives its credit back instead. Once the slots are closed
+    /// (stopping) the entry stays owned and the stop releases it to a peer.
     /// </summary>
-    private bool Dispatch(Delivery delivery, bool inline = false)
+    private void Dispatch(Delivery delivery, bool inline = false)
     {
         if (!_owned.TryAdd(delivery.Id, 0))
         {
-            return false;
+            _credits.Release(1);
+            return;
         }
 
         _slots.TryDispatch(delivery, inline);
-        return true;
     }
 
     private async Task SlotLoopAsync()

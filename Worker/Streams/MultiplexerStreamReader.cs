@@ -51,7 +51,7 @@ internal sealed class MultiplexerStreamReader : IStreamReader
             Interlocked.Exchange(ref _clientId, (long)await db.ExecuteAsync("CLIENT", "ID"));
         }
 
-        var ack = acks.IsEmpty ? null : db.StreamAcknowledgeAsync(streamKey, group, ToValues(acks.Span));
+        var ack = acks.IsEmpty ? null : db.StreamAcknowledgeAsync(streamKey, group, [.. acks.Span]);
         StreamEntry[] entries;
         try
         {
@@ -77,17 +77,6 @@ internal sealed class MultiplexerStreamReader : IStreamReader
         }
 
         return entries;
-    }
-
-    private static RedisValue[] ToValues(ReadOnlySpan<string> ids)
-    {
-        var values = new RedisValue[ids.Length];
-        for (var i = 0; i < ids.Length; i++)
-        {
-            values[i] = ids[i];
-        }
-
-        return values;
     }
 
     public async ValueTask DisposeAsync() => await _connection.CloseAsync(allowCommandsToComplete: false);
