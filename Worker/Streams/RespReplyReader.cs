@@ -41,6 +41,19 @@ internal sealed class RespReplyReader(Stream stream)
         return ParseNumber(line);
     }
 
+    /// <summary>An integer reply, or null for a status reply; an error reply throws.</summary>
+    public long? ReadIntegerOrStatus()
+    {
+        var line = ReadLine(out var kind);
+        if (kind == '+')
+        {
+            return null;
+        }
+
+        Expect(kind, ':');
+        return ParseNumber(line);
+    }
+
     /// <summary>
     /// <c>XREADGROUP</c>'s reply: nil when the block time ran out or the read was unblocked, else
     /// [[key, [[id, [field, value, ...]], ...]], ...]. A pending entry deleted from the stream has nil fields.

@@ -76,8 +76,20 @@ internal sealed class SocketStreamReader : IStreamReader
                 connection.SetReadTimeout(block + TimeoutSlack);
                 EnsureCommandRoom((2 * streamKey.Length) + (2 * group.Length) + consumer.Length + AckChars(acks.Span), 32 * acks.Length);
                 var command = new RespWriter(_command);
+                // Once an ack has gone through on this connection, the next ones ask Redis not to reply: the read's
+                // reply then wakes this thread once per pickup, not twice. The read on the same key and group fails
+                // in their place on any error they could meet but a permission taken away since.
+                var awaitAckReply = !acks.IsEmpty && !connection.SkipsAckReplies;
                 if (!acks.IsEmpty)
                 {
+                    if (!awaitAckReply)
+                    {
+                        command.Array(3);
+                        command.Bulk("CLIENT");
+                        command.Bulk("REPLY");
+                        command.Bulk("SKIP");
+                    }
+
                     command.Array(3 + acks.Length);
                     command.Bulk("XACK");
                     command.Bulk(streamKey);
@@ -106,11 +118,12 @@ internal sealed class SocketStreamReader : IStreamReader
                 command.Bulk(">");
                 connection.Stream.Write(_command, 0, command.Length);
                 RedisServerException? ackFailed = null;
-                if (!acks.IsEmpty)
+                if (awaitAckReply)
                 {
                     try
                     {
                         connection.Replies.ReadInteger();
+                        connection.SkipsAckReplies = connection.CanSkipReplies;
                     }
                     catch (RedisServerException e)
                     {
@@ -232,6 +245,14 @@ internal sealed class SocketStreamReader : IStreamReader
                 command.Bulk(_options.DefaultDatabase!.Value);
             }
 
+            // CLIENT REPLY SKIP, then a PING it silences, then CLIENT ID: only the id comes back from a server that
+            // can skip a reply; one that cannot (or a user not allowed to) answers all three.
+            command.Array(3);
+            command.Bulk("CLIENT");
+            command.Bulk("REPLY");
+            command.Bulk("SKIP");
+            command.Array(1);
+            command.Bulk("PING");
             command.Array(2);
             command.Bulk("CLIENT");
             command.Bulk("ID");
@@ -255,7 +276,27 @@ internal sealed class SocketStreamReader : IStreamReader
                 connection.Replies.ReadStatus();
             }
 
-            Interlocked.Exchange(ref _clientId, connection.Replies.ReadInteger());
+            long? id = null;
+            var answered = 0;
+            for (; id is null; answered++)
+            {
+                if (answered == 3)
+                {
+                    throw new InvalidDataException("CLIENT ID did not answer with an integer");
+                }
+
+                try
+                {
+                    id = connection.Replies.ReadIntegerOrStatus();
+                }
+                catch (RedisServerException) when (answered < 2)
+                {
+                    // CLIENT REPLY refused (or PING): the replies up to CLIENT ID's follow.
+                }
+            }
+
+            connection.CanSkipReplies = answered == 1;
+            Interlocked.Exchange(ref _clientId, id.Value);
             _connection = connection;
             return connection;
         }
@@ -380,6 +421,14 @@ internal sealed class SocketStreamReader : IStreamReader
         public NetworkStream Stream { get; }
 
         public RespReplyReader Replies { get; }
+
+        /// <summary>The server honours <c>CLIENT REPLY SKIP</c> for this client (learnt at connect).</summary>
+        public bool CanSkipReplies { get; set; }
+
+        /// <summary>
+        /// An ack sent on this connection came back applied, and the server can skip replies: later acks go unanswered.
+        /// </summary>
+        public bool SkipsAckReplies { get; set; }
 
         /// <summary>Set only on a change: a drain's reads all share one timeout, a parked read another.</summary>
         public void SetReadTimeout(TimeSpan timeout)

@@ -9,6 +9,7 @@ internal sealed class LatencyProbeHandler : IJobHandler
 {
     public const string Type = "latency";
     private readonly List<double> _samplesMs = [];
+    private readonly List<long> _stamps = [];
     private readonly Lock _lock = new();
 
     public string JobType => Type;
@@ -23,12 +24,16 @@ internal sealed class LatencyProbeHandler : IJobHandler
         lock (_lock)
         {
             _samplesMs.Add(ms);
+            _stamps.Add(stamp);
         }
 
         return Task.CompletedTask;
     }
 
     public double[] Samples() { lock (_lock) { return [.. _samplesMs]; } }
+
+    /// <summary>Each pickup in the order the handler saw it: when it was stamped and how long it took.</summary>
+    public (long Stamp, double Ms)[] Timeline() { lock (_lock) { return [.. _stamps.Zip(_samplesMs)]; } }
 
     public static string Payload() => $"{{\"t\":{Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture)}}}";
 

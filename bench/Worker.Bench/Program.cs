@@ -212,6 +212,7 @@ async Task LatencyAsync(int rate, int seconds, bool external = false)
     await WaitForSamplesAsync(() => probe.Count, rate * seconds + 1);
     var cpuPerJob = await cpu(rate * seconds);
     await host.StopAsync();
+    WriteTimeline(probe.Timeline().Skip(1));
     ReportLatency(external ? "latency_external" : "latency", rate, seconds, probe.Samples().Skip(1), cpuPerJob,
         external ? "a producer in another process (C, plain socket) to handler start" : "enqueue to handler start");
 }
@@ -279,6 +280,21 @@ static async Task WaitForSamplesAsync(Func<int> count, int expected)
     {
         await Task.Delay(10);
     }
+}
+
+// BENCH_TIMELINE=path: each pickup as "ms since the first stamp, latency ms", in the order the handler saw them, to tell
+// a few long stalls (runs of late pickups) from a spread of slow wake-ups.
+static void WriteTimeline(IEnumerable<(long Stamp, double Ms)> timeline)
+{
+    if (Environment.GetEnvironmentVariable("BENCH_TIMELINE") is not { Length: > 0 } path)
+    {
+        return;
+    }
+
+    var points = timeline.ToArray();
+    var first = points.Length > 0 ? points.Min(p => p.Stamp) : 0;
+    File.WriteAllLines(path, points.Select(p => string.Create(CultureInfo.InvariantCulture,
+        $"{Stopwatch.GetElapsedTime(first, p.Stamp).TotalMilliseconds:0.000} {p.Ms:0.000}")));
 }
 
 // p50, p99, p999 and max; with the CPU per job of this process and of Redis when a worker ran (the probes have none).

@@ -101,6 +101,67 @@ public sealed class StreamReaderTests : EngineTestBase
     }
 
     [Test]
+    public async Task ReadAsync_AcksOnEveryRead_AfterTheFirstRedisIsAskedNotToReplyAndTheReadsStayInStep()
+    {
+        using var redis = new PrivateRedis();
+        await redis.StartAsync();
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+
+        var (calls, rejected) = await CarryAcksOnEveryReadAsync(admin, redis.Configuration);
+
+        Assert.That(calls, Is.EqualTo(5), "one at connect, then one before each carried ack but the first (five reads carried acks)");
+        Assert.That(rejected, Is.Zero);
+    }
+
+    [Test]
+    public async Task ReadAsync_UserMayNotSkipReplies_EveryAckIsAnsweredAndApplied()
+    {
+        using var redis = new PrivateRedis();
+        await redis.StartAsync();
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+        await admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "jobs", "on", ">s3cret", "~*", "&*", "+@all", "-client|reply");
+
+        var (calls, rejected) = await CarryAcksOnEveryReadAsync(admin, $"{redis.Configuration},user=jobs,password=s3cret");
+
+        Assert.That(calls, Is.Zero);
+        Assert.That(rejected, Is.EqualTo(1), "only the question at connect");
+    }
+
+    /// <summary>
+    /// Five reads of two new entries each, every read after the first carrying the acks of the one before, then a parked
+    /// read carrying the last acks. Each read must return exactly the entries added for it, and every ack must be
+    /// applied (the last ones before the parked read returns). Gives Redis's count of CLIENT REPLY calls and refusals.
+    /// </summary>
+    private async Task<(long Calls, long Rejected)> CarryAcksOnEveryReadAsync(ConnectionMultiplexer admin, string configuration)
+    {
+        var db = admin.GetDatabase();
+        await db.StreamCreateConsumerGroupAsync(Stream, "workers", "$", createStream: true);
+        await using var reader = await ConnectAsync(Kind.Socket, configuration);
+        string[] acks = [];
+        for (var round = 0; round < 5; round++)
+        {
+            RedisValue[] added = [await db.StreamAddAsync(Stream, "type", "noop"), await db.StreamAddAsync(Stream, "type", "noop")];
+
+            var read = await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.Zero, acks);
+
+            Assert.That(read.Select(e => e.Id), Is.EqualTo(added), $"round {round}: the entries added for it");
+            acks = [.. read.Select(e => (string)e.Id!)];
+        }
+
+        var parked = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, Block, acks));
+        await Eventually.TrueAsync(
+            async () => (await db.StreamPendingAsync(Stream, "workers")).PendingMessageCount == 0, "every ack applied while the last read is parked");
+        var last = await db.StreamAddAsync(Stream, "type", "noop");
+        Assert.That((await parked.WaitAsync(TimeSpan.FromSeconds(10))).Select(e => e.Id), Is.EqualTo(new[] { last }));
+
+        // cmdstat_client|reply:calls=4,usec=9,usec_per_call=2.25,rejected_calls=0,failed_calls=0 (absent when never called)
+        var line = ((string?)await db.ExecuteAsync("INFO", "commandstats"))!.Split('\n')
+            .FirstOrDefault(l => l.StartsWith("cmdstat_client|reply:", StringComparison.Ordinal));
+        var stats = line?[(line.IndexOf(':') + 1)..].Trim().Split(',').Select(f => f.Split('=')).ToDictionary(f => f[0], f => long.Parse(f[1].Split('.')[0]));
+        return (stats?["calls"] ?? 0, stats?["rejected_calls"] ?? 0);
+    }
+
+    [Test]
     public async Task ReadAsync_NothingArrives_ReturnsNoEntriesAtTheBlockTime([Values] Kind kind)
     {
         await CreateGroupAsync();
