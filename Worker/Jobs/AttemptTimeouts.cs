@@ -11,8 +11,11 @@ namespace Worker.Jobs;
 /// </summary>
 internal sealed class AttemptTimeouts
 {
-    /// <summary>Coarsest scan step: 100 ms (a tenth of the timeout when that is shorter, 1 ms at the least).</summary>
-    private static readonly TimeSpan MaxResolution = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// Coarsest scan step: 1 s (a tenth of the timeout when that is shorter, 1 ms at the least). A handler timeout is
+    /// tens of seconds, and the scan is a wake-up of the timer thread and a pool thread even when nothing runs.
+    /// </summary>
+    private static readonly TimeSpan MaxResolution = TimeSpan.FromSeconds(1);
 
     private const long Idle = 0;
     private const long Expired = -1;

@@ -57,6 +57,6 @@ internal sealed partial class JobConsumer
     private static partial void LogReclaimed(ILogger logger, int count, string jobType, string consumerName);
 
     [LoggerMessage(EventId = 1014, EventName = "InlinePickupsPaused", Level = LogLevel.Debug,
-        Message = "{Strikes} {JobType} jobs in a row held the reader's thread before their first await (the last {HeldMs:0.0} ms); for {Seconds} s pickups start on other threads")]
+        Message = "{Strikes} {JobType} pickups in a row held the reader's thread before their jobs' first await (the last {HeldMs:0.0} ms); for {Seconds} s pickups start on other threads")]
     private static partial void LogInlinePaused(ILogger logger, string jobType, int strikes, double heldMs, double seconds);
 }

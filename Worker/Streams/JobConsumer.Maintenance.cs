@@ -18,9 +18,18 @@ internal sealed partial class JobConsumer
         DateTimeOffset nextHeartbeat = now + heartbeatEvery, nextReclaim = now, nextPromote = now, nextTrim = now + _settings.TrimInterval;
         while (!drained.IsCancellationRequested)
         {
+            // Asleep until the next step is due (at most a second away: promotion), not woken on a tick to check.
+            var due = nextHeartbeat < nextReclaim ? nextHeartbeat : nextReclaim;
+            if (!_stopping.IsCancellationRequested)
+            {
+                due = nextPromote < due ? nextPromote : due;
+                due = _settings.TrimInterval > TimeSpan.Zero && nextTrim < due ? nextTrim : due;
+            }
+
             try
             {
-                await Task.Delay(MaintenanceTick, _time, drained);
+                var wait = due - _time.GetUtcNow();
+                await Task.Delay(wait > MinMaintenanceWait ? wait : MinMaintenanceWait, _time, drained);
             }
             catch (OperationCanceledException)
             {

@@ -19,8 +19,9 @@ internal sealed partial class JobConsumer
     private const int MaxHeartbeatBatch = 500;
 
     /// <summary>
-    /// Longest a job may hold the reader's thread when it starts there: 1 ms. When <see cref="InlineStrikes"/> in a row
-    /// take longer (their handler works before its first await), pickups use other threads for <see cref="InlinePause"/>.
+    /// Longest the jobs of one read may hold the reader's thread when they start there: 1 ms. When <see cref="InlineStrikes"/>
+    /// reads in a row take longer (a handler works before its first await), pickups use other threads for
+    /// <see cref="InlinePause"/>.
     /// One slow start is not enough: a VM that deschedules the thread for a few milliseconds is not the handler's fault.
     /// </summary>
     private static readonly TimeSpan InlineBudget = TimeSpan.FromMilliseconds(1);
@@ -28,7 +29,8 @@ internal sealed partial class JobConsumer
     private const int InlineStrikes = 3;
 
     private static readonly TimeSpan InlinePause = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan MaintenanceTick = TimeSpan.FromMilliseconds(100);
+    /// <summary>Shortest sleep of the maintenance loop between steps: 10 ms, so a step that keeps failing fast cannot spin.</summary>
+    private static readonly TimeSpan MinMaintenanceWait = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan ReaderBeatInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PromoteInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FirstErrorBackoff = TimeSpan.FromMilliseconds(100);
@@ -270,7 +272,7 @@ internal sealed partial class JobConsumer
                 var first = 0;
                 if (blocked && entries.Length > 0 && _time.GetTimestamp() >= _inlineResumes)
                 {
-                    StartInline(entries[first++]);
+                    first = StartInline(entries);
                 }
 
                 for (var i = first; i < entries.Length; i++)
@@ -318,16 +320,25 @@ internal sealed partial class JobConsumer
     }
 
     /// <summary>
-    /// An idle pickup: the first entry's job starts on this thread, in an idle slot, before the next read is sent (the
-    /// caller gives the rest to other slots). Nothing else is woken for a lone job, which is most of the pickup latency
-    /// and CPU at a steady rate. When jobs keep holding this thread past <see cref="InlineBudget"/>, pickups go to other
+    /// An idle pickup: the read's jobs start on this thread, one after another in idle slots, before the next read is
+    /// sent, until they have held it for <see cref="InlineBudget"/> (the caller gives the rest to other slots). Nothing
+    /// else is woken for a lone job, or for the few a short stall bunches into one read: that is most of the pickup
+    /// latency and CPU at a steady rate. When reads keep holding this thread past the budget, pickups go to other
     /// threads for a while, so a handler that computes before its first await cannot hold up the reads.
     /// </summary>
-    private void StartInline(StackExchange.Redis.StreamEntry entry)
+    /// <returns>How many of <paramref name="entries"/> were started (at least one).</returns>
+    private int StartInline(StackExchange.Redis.StreamEntry[] entries)
     {
         var started = _time.GetTimestamp();
-        Dispatch(new Delivery(entry, 1), inline: true);
-        var held = _time.GetElapsedTime(started);
+        var count = 0;
+        TimeSpan held;
+        do
+        {
+            Dispatch(new Delivery(entries[count++], 1), inline: true);
+            held = _time.GetElapsedTime(started);
+        }
+        while (count < entries.Length && held <= InlineBudget);
+
         _inlineStrikes = held > InlineBudget ? _inlineStrikes + 1 : 0;
         if (_inlineStrikes >= InlineStrikes)
         {
@@ -335,6 +346,8 @@ internal sealed partial class JobConsumer
             _inlineResumes = _time.GetTimestamp() + (long)(InlinePause.TotalSeconds * _time.TimestampFrequency);
             LogInlinePaused(_logger, _settings.JobType, InlineStrikes, held.TotalMilliseconds, InlinePause.TotalSeconds);
         }
+
+        return count;
     }
 
     /// <summary>Takes up to <see cref="MaxAckBatch"/> finished entries' acks for the next read to carry.</summary>

@@ -141,7 +141,7 @@ public sealed class ProcessingTests : EngineTestBase
         }
 
         await Eventually.TrueAsync(() => Task.FromResult(sink.WithEventId(1014).Any()), "the consumer to move pickups off the reader's thread");
-        Assert.That(sink.WithEventId(1014).First().RenderMessage(), Does.Contain("3 \"compute_first\" jobs in a row"));
+        Assert.That(sink.WithEventId(1014).First().RenderMessage(), Does.Contain("3 \"compute_first\" pickups in a row"));
         await Eventually.TrueAsync(async () => await PendingAsync() == 0, "every job acked");
     }
 
