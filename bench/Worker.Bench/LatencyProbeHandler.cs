@@ -32,6 +32,16 @@ internal sealed class LatencyProbeHandler : IJobHandler
 
     public double[] Samples() { lock (_lock) { return [.. _samplesMs]; } }
 
+    /// <summary>Forgets the pickups so far (the warm-up's).</summary>
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            _samplesMs.Clear();
+            _stamps.Clear();
+        }
+    }
+
     /// <summary>Each pickup in the order the handler saw it: when it was stamped and how long it took.</summary>
     public (long Stamp, double Ms)[] Timeline() { lock (_lock) { return [.. _stamps.Zip(_samplesMs)]; } }
 

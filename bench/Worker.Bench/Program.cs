@@ -15,9 +15,12 @@ using Worker.Streams;
 //                                       WARMUP > 0 a first host drains WARMUP jobs of another stream in the same process
 //                                       before (a warm process: its code compiled, as in a worker that has been up)
 //                                       (BENCH_TRACE=1: progress over time; BENCH_ALLOC=1: allocations by type)
-//   latency RATE SECONDS                open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles
-//   latency-floor RATE SECONDS          the same producer into a bare blocking XREADGROUP loop: the machine's floor
-//   latency-external RATE SECONDS       as latency, the producer another process (BENCH_PRODUCER: bench/floor in C)
+//   latency RATE SECONDS [WARMUP]       open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles; with
+//                                       WARMUP > 0 the producer first runs WARMUP s unmeasured (a warm process: a
+//                                       worker that has been up has its code compiled; the first seconds still JIT)
+//                                       (BENCH_TIMELINE=path: each pickup's stamp and latency)
+//   latency-floor RATE SECONDS [WARMUP] the same producer into a bare blocking XREADGROUP loop: the machine's floor
+//   latency-external RATE SECONDS [WARMUP] as latency, the producer another process (BENCH_PRODUCER: bench/floor in C)
 //   latency-floor-raw RATE SECONDS      the C floor's shape in .NET: producer and blocking reader threads on plain sockets
 //   wake RATE SECONDS [SENDER RECEIVER] one thread waking another over a loopback socket, optionally pinned to CPUs
 var scenario = args.ElementAtOrDefault(0) ?? "drain";
@@ -43,13 +46,13 @@ try
             await DrainAsync(stream, Int("N", 1, 50_000), concurrency, batch, persist, report: true, warm: warmup > 0);
             break;
         case "latency":
-            await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
+            await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30), Int("WARMUP", 3, 0));
             break;
         case "latency-external":
-            await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30), external: true);
+            await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30), Int("WARMUP", 3, 0), external: true);
             break;
         case "latency-floor":
-            await LatencyFloorAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30));
+            await LatencyFloorAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30), Int("WARMUP", 3, 0));
             break;
         case "latency-floor-raw":
             var endpoint = ConfigurationOptions.Parse(redis).EndPoints[0];
@@ -184,7 +187,7 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
             $"CPU per job: worker {ownCpuUs:0.00} µs, Redis {redisCpuUs:0.00} µs, peak RSS {PeakRssMb():0} MB"));
 }
 
-async Task LatencyAsync(int rate, int seconds, bool external = false)
+async Task LatencyAsync(int rate, int seconds, int warmup, bool external = false)
 {
     var probe = new LatencyProbeHandler();
     using var host = BuildHost(LatencyProbeHandler.Type, new()
@@ -194,26 +197,24 @@ async Task LatencyAsync(int rate, int seconds, bool external = false)
     await host.StartAsync();
     var queue = host.Services.GetRequiredService<JobQueue>();
     await queue.EnqueueAsync(LatencyProbeHandler.Type, LatencyProbeHandler.Payload()); // warm-up
-    while (probe.Count < 1)
+    await WaitForSamplesAsync(() => probe.Count, 1);
+    Task Produce(int forSeconds) => external
+        ? ExternalProducerAsync(rate, forSeconds)
+        : OpenLoopAsync(rate, forSeconds, () => queue.EnqueueAsync(LatencyProbeHandler.Type, LatencyProbeHandler.Payload()));
+    if (warmup > 0)
     {
-        await Task.Delay(10);
+        await Produce(warmup);
+        await WaitForSamplesAsync(() => probe.Count, (rate * warmup) + 1);
     }
 
+    probe.Clear();
     var cpu = await CpuSinceAsync();
-    if (external)
-    {
-        await ExternalProducerAsync(rate, seconds);
-    }
-    else
-    {
-        await OpenLoopAsync(rate, seconds, () => queue.EnqueueAsync(LatencyProbeHandler.Type, LatencyProbeHandler.Payload()));
-    }
-
-    await WaitForSamplesAsync(() => probe.Count, rate * seconds + 1);
+    await Produce(seconds);
+    await WaitForSamplesAsync(() => probe.Count, rate * seconds);
     var cpuPerJob = await cpu(rate * seconds);
     await host.StopAsync();
-    WriteTimeline(probe.Timeline().Skip(1));
-    ReportLatency(external ? "latency_external" : "latency", rate, seconds, probe.Samples().Skip(1), cpuPerJob,
+    WriteTimeline(probe.Timeline());
+    ReportLatency(external ? "latency_external" : "latency", rate, seconds, probe.Samples(), cpuPerJob,
         external ? "a producer in another process (C, plain socket) to handler start" : "enqueue to handler start");
 }
 
@@ -235,7 +236,7 @@ async Task ExternalProducerAsync(int rate, int seconds)
 // The machine's floor for the same path without the worker: the same producer, and one bare loop parked in
 // XREADGROUP ... BLOCK on a dedicated connection that stamps each entry as its reply is parsed. What the worker adds
 // is the difference; what both show is this VM's scheduling noise.
-async Task LatencyFloorAsync(int rate, int seconds)
+async Task LatencyFloorAsync(int rate, int seconds, int warmup)
 {
     var options = ConfigurationOptions.Parse(redis);
     (options.SyncTimeout, options.AsyncTimeout) = (10_000, 10_000);
@@ -260,6 +261,16 @@ async Task LatencyFloorAsync(int rate, int seconds)
             }
         }
     });
+    if (warmup > 0)
+    {
+        await OpenLoopAsync(rate, warmup, () => db.StreamAddAsync(stream, "payload", LatencyProbeHandler.Payload()));
+        await WaitForSamplesAsync(() => { lock (samples) { return samples.Count; } }, rate * warmup);
+        lock (samples)
+        {
+            samples.Clear();
+        }
+    }
+
     var cpu = await CpuSinceAsync();
     await OpenLoopAsync(rate, seconds, () => db.StreamAddAsync(stream, "payload", LatencyProbeHandler.Payload()));
     await WaitForSamplesAsync(() => { lock (samples) { return samples.Count; } }, rate * seconds);

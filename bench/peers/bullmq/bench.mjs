@@ -1,7 +1,7 @@
 // BullMQ side of ./bench/run: the same scenarios as bench/Worker.Bench, through BullMQ's public API only.
-//   node bench.mjs drain N [WARMUP] | enqueue N | latency RATE SECONDS      (Redis from BENCH_REDIS=host:port)
+//   node bench.mjs drain N [WARMUP] | enqueue N | latency RATE SECONDS [WARMUP]      (Redis from BENCH_REDIS=host:port)
 // drain with WARMUP > 0 first drains WARMUP jobs of another queue with another Worker in the same process (a warm
-// process, as bench/Worker.Bench does for ours).
+// process, as bench/Worker.Bench does for ours); latency with WARMUP > 0 first produces for WARMUP s unmeasured.
 // Prints one JSON line. Parameters follow BullMQ's own benchmark: no-op processor, concurrency 100, addBulk in
 // batches of 1,000, completed jobs removed.
 import { Queue, Worker } from 'bullmq';
@@ -10,7 +10,7 @@ import { Worker as Thread } from 'node:worker_threads';
 
 const [host, port] = (process.env.BENCH_REDIS ?? '127.0.0.1:6379').split(':');
 const connection = { host, port: Number(port), maxRetriesPerRequest: null };
-const [scenario = 'drain', a1, a2] = process.argv.slice(2);
+const [scenario = 'drain', a1, a2, a3] = process.argv.slice(2);
 const name = `bench-${randomUUID()}`;
 const queue = new Queue(name, { connection });
 const jobOptions = { removeOnComplete: true, removeOnFail: true };
@@ -55,23 +55,30 @@ async function enqueue(n) {
   return { scenario: 'enqueue', n, jobs_per_s: n / seconds, seconds };
 }
 
-async function latency(rate, seconds) {
+async function latency(rate, seconds, warmup) {
   const samples = [];
   const worker = new Worker(name, async (job) => {
     samples.push(Number(process.hrtime.bigint() - BigInt(job.data.t)) / 1e6);
   }, { connection, concurrency: 100 });
   await worker.waitUntilReady();
   await queue.add('warmup', { t: process.hrtime.bigint().toString() }, jobOptions);
-  while (samples.length < 1) await new Promise((r) => setTimeout(r, 10));
-  samples.length = 0;
-  const total = rate * seconds;
-  await new Promise((resolve, reject) => {
-    const producer = new Thread(new URL('./producer.mjs', import.meta.url), { workerData: { name, connection, jobOptions, rate, seconds } });
+  const produce = (forSeconds) => new Promise((resolve, reject) => {
+    const producer = new Thread(new URL('./producer.mjs', import.meta.url), { workerData: { name, connection, jobOptions, rate, seconds: forSeconds } });
     producer.once('message', resolve);
     producer.once('error', reject);
   });
-  const deadline = performance.now() + 30000;
-  while (samples.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const waitFor = async (count) => {
+    const deadline = performance.now() + 30000;
+    while (samples.length < count && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  };
+  await waitFor(1);
+  if (warmup > 0) {
+    await produce(warmup);
+    await waitFor(rate * warmup + 1);
+  }
+  samples.length = 0;
+  await produce(seconds);
+  await waitFor(rate * seconds);
   await worker.close();
   samples.sort((x, y) => x - y);
   const p = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
@@ -81,7 +88,7 @@ async function latency(rate, seconds) {
 try {
   const result = scenario === 'drain' ? await drain(Number(a1 ?? 50000), Number(a2 ?? 0))
     : scenario === 'enqueue' ? await enqueue(Number(a1 ?? 50000))
-    : await latency(Number(a1 ?? 1000), Number(a2 ?? 30));
+    : await latency(Number(a1 ?? 1000), Number(a2 ?? 30), Number(a3 ?? 0));
   console.log(JSON.stringify(result));
 } finally {
   await queue.obliterate({ force: true });
