@@ -215,10 +215,15 @@ internal sealed class JobStateBatcher : IAsyncDisposable
         }
     }
 
-    /// <summary>The parameters both statements take: $1–$3 the rows' type, id and entry id as text arrays, $4 the time.</summary>
+    /// <summary>
+    /// The parameters both statements take: $1–$3 the rows' type, id and entry id as text arrays, $4 the time. The rows
+    /// go in key order: two writers upserting the same jobs (a job begun twice, its begin and its success) then lock
+    /// them in the same order and wait for each other, where in arrival order they could deadlock (40P01).
+    /// </summary>
     private void AddRows(NpgsqlCommand command, IEnumerable<(string Type, string Id, string EntryId)> rows)
     {
         var list = rows.ToList();
+        list.Sort(static (x, y) => string.CompareOrdinal(x.Type, y.Type) is var byType and not 0 ? byType : string.CompareOrdinal(x.Id, y.Id));
         command.Parameters.Add(new NpgsqlParameter { Value = list.Select(r => r.Type).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = list.Select(r => r.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = list.Select(r => r.EntryId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
