@@ -100,7 +100,9 @@ public sealed class OutageTests : EngineTestBase
         {
             for (var i = 0; i < 20; i++)
             {
-                ids.Add(await EnqueueAsync(host, """{"effect":true,"delay_ms":20}"""));
+                // Through the test's own connection, which the kill spares: the worker's shared connection may not
+                // have noticed the last kill yet, and an enqueue written into it then fails (the caller's to retry).
+                ids.Add(await EnqueueDirectAsync("""{"effect":true,"delay_ms":20}"""));
             }
 
             // Every normal connection but this one: the worker's shared connection and its reader alike. The reader
