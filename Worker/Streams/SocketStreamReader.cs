@@ -84,10 +84,7 @@ internal sealed class SocketStreamReader : IStreamReader
                 {
                     if (!awaitAckReply)
                     {
-                        command.Array(3);
-                        command.Bulk("CLIENT");
-                        command.Bulk("REPLY");
-                        command.Bulk("SKIP");
+                        command.SkipNextReply();
                     }
 
                     command.Array(3 + acks.Length);
@@ -247,10 +244,7 @@ internal sealed class SocketStreamReader : IStreamReader
 
             // CLIENT REPLY SKIP, then a PING it silences, then CLIENT ID: only the id comes back from a server that
             // can skip a reply; one that cannot (or a user not allowed to) answers all three.
-            command.Array(3);
-            command.Bulk("CLIENT");
-            command.Bulk("REPLY");
-            command.Bulk("SKIP");
+            command.SkipNextReply();
             command.Array(1);
             command.Bulk("PING");
             command.Array(2);
@@ -372,6 +366,15 @@ internal sealed class SocketStreamReader : IStreamReader
         public int Length { get; private set; }
 
         public void Array(int count) => Header('*', count);
+
+        /// <summary><c>CLIENT REPLY SKIP</c>: no reply to it, nor to the command after it.</summary>
+        public void SkipNextReply()
+        {
+            Array(3);
+            Bulk("CLIENT");
+            Bulk("REPLY");
+            Bulk("SKIP");
+        }
 
         public void Bulk(string text)
         {

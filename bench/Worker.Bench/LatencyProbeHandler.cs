@@ -8,13 +8,12 @@ namespace Worker.Bench;
 internal sealed class LatencyProbeHandler : IJobHandler
 {
     public const string Type = "latency";
-    private readonly List<double> _samplesMs = [];
-    private readonly List<long> _stamps = [];
+    private readonly List<(long Stamp, double Ms)> _pickups = [];
     private readonly Lock _lock = new();
 
     public string JobType => Type;
 
-    public int Count { get { lock (_lock) { return _samplesMs.Count; } } }
+    public int Count { get { lock (_lock) { return _pickups.Count; } } }
 
     public Task HandleAsync(JobContext context, CancellationToken cancellationToken)
     {
@@ -23,27 +22,25 @@ internal sealed class LatencyProbeHandler : IJobHandler
         var ms = Stopwatch.GetElapsedTime(stamp, now).TotalMilliseconds;
         lock (_lock)
         {
-            _samplesMs.Add(ms);
-            _stamps.Add(stamp);
+            _pickups.Add((stamp, ms));
         }
 
         return Task.CompletedTask;
     }
 
-    public double[] Samples() { lock (_lock) { return [.. _samplesMs]; } }
+    public double[] Samples() { lock (_lock) { return [.. _pickups.Select(p => p.Ms)]; } }
 
     /// <summary>Forgets the pickups so far (the warm-up's).</summary>
     public void Clear()
     {
         lock (_lock)
         {
-            _samplesMs.Clear();
-            _stamps.Clear();
+            _pickups.Clear();
         }
     }
 
     /// <summary>Each pickup in the order the handler saw it: when it was stamped and how long it took.</summary>
-    public (long Stamp, double Ms)[] Timeline() { lock (_lock) { return [.. _stamps.Zip(_samplesMs)]; } }
+    public (long Stamp, double Ms)[] Timeline() { lock (_lock) { return [.. _pickups]; } }
 
     public static string Payload() => $"{{\"t\":{Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture)}}}";
 

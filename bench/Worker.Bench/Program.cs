@@ -261,10 +261,12 @@ async Task LatencyFloorAsync(int rate, int seconds, int warmup)
             }
         }
     });
+    Task Produce(int forSeconds) => OpenLoopAsync(rate, forSeconds, () => db.StreamAddAsync(stream, "payload", LatencyProbeHandler.Payload()));
+    int Count() { lock (samples) { return samples.Count; } }
     if (warmup > 0)
     {
-        await OpenLoopAsync(rate, warmup, () => db.StreamAddAsync(stream, "payload", LatencyProbeHandler.Payload()));
-        await WaitForSamplesAsync(() => { lock (samples) { return samples.Count; } }, rate * warmup);
+        await Produce(warmup);
+        await WaitForSamplesAsync(Count, rate * warmup);
         lock (samples)
         {
             samples.Clear();
@@ -272,8 +274,8 @@ async Task LatencyFloorAsync(int rate, int seconds, int warmup)
     }
 
     var cpu = await CpuSinceAsync();
-    await OpenLoopAsync(rate, seconds, () => db.StreamAddAsync(stream, "payload", LatencyProbeHandler.Payload()));
-    await WaitForSamplesAsync(() => { lock (samples) { return samples.Count; } }, rate * seconds);
+    await Produce(seconds);
+    await WaitForSamplesAsync(Count, rate * seconds);
     var cpuPerJob = await cpu(rate * seconds);
     stop.Cancel();
     await loop;
