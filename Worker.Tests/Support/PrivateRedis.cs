@@ -13,17 +13,34 @@ internal sealed class PrivateRedis : IDisposable
     private Process? _process;
 
     /// <summary>With <paramref name="extraArgs"/> added to the command line, e.g. <c>--cluster-enabled yes</c>.</summary>
-    public PrivateRedis(params string[] extraArgs) => (Port, _extraArgs) = (Ports.Free(), extraArgs);
+    public PrivateRedis(params string[] extraArgs)
+        : this(tls: false, extraArgs)
+    {
+    }
+
+    private PrivateRedis(bool tls, string[] extraArgs) => (Port, Tls, _extraArgs) = (Ports.Free(), tls, extraArgs);
 
     public int Port { get; }
 
-    public string Configuration => $"127.0.0.1:{Port}";
+    /// <summary>
+    /// Serves TLS only (no plain port) with <see cref="TestCertificates"/>' server certificate, asking clients for none.
+    /// A client must trust <see cref="TestCertificates.IssuerPath"/> (<see cref="TestCertificates.TrustAmbiently"/>).
+    /// </summary>
+    public bool Tls { get; }
+
+    public static PrivateRedis WithTls() => new(tls: true, []);
+
+    public string Configuration => Tls ? $"127.0.0.1:{Port},ssl=true,sslHost=localhost" : $"127.0.0.1:{Port}";
 
     public async Task StartAsync()
     {
         var server = Environment.GetEnvironmentVariable("WORKER_TEST_REDIS_SERVER") is { Length: > 0 } path ? path : "redis-server";
         var info = new ProcessStartInfo(server) { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "--bind", "127.0.0.1", "--port", Port.ToString(), "--dir", _dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "" }.Concat(_extraArgs))
+        string[] listen = Tls
+            ? ["--port", "0", "--tls-port", Port.ToString(), "--tls-cert-file", TestCertificates.ServerCertificatePath,
+               "--tls-key-file", TestCertificates.ServerKeyPath, "--tls-ca-cert-file", TestCertificates.IssuerPath, "--tls-auth-clients", "no"]
+            : ["--port", Port.ToString()];
+        foreach (var arg in new[] { "--bind", "127.0.0.1", "--dir", _dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "" }.Concat(listen).Concat(_extraArgs))
         {
             info.ArgumentList.Add(arg);
         }
@@ -35,7 +52,13 @@ internal sealed class PrivateRedis : IDisposable
         {
             try
             {
-                await using var probe = await ConnectionMultiplexer.ConnectAsync($"{Configuration},abortConnect=false,connectTimeout=200");
+                var options = ConfigurationOptions.Parse($"{Configuration},abortConnect=false,connectTimeout=200");
+                if (Tls)
+                {
+                    options.TrustIssuer(TestCertificates.IssuerPath);
+                }
+
+                await using var probe = await ConnectionMultiplexer.ConnectAsync(options);
                 await probe.GetDatabase().PingAsync();
                 return true;
             }

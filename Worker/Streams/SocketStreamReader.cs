@@ -1,14 +1,17 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using StackExchange.Redis;
+using StackExchange.Redis.Configuration;
 
 namespace Worker.Streams;
 
 /// <summary>
-/// The reader on a plain blocking socket of its own, speaking RESP2. The read loop's thread-pool thread sends
+/// The reader on a blocking socket of its own (TLS over it when the configuration says <c>ssl=true</c>), speaking RESP2. The read loop's thread-pool thread sends
 /// <c>XREADGROUP ... BLOCK</c> and waits in the kernel for the reply, so an entry added to an idle stream wakes that
 /// thread directly, and the job starts on it (<see cref="JobConsumer"/>); the acks of jobs finished since the last read
 /// go out in the same write as the next read. StackExchange.Redis would add two hand-offs on the
@@ -49,7 +52,6 @@ internal sealed class SocketStreamReader : IStreamReader
     /// <summary>Why this reader cannot serve <paramref name="options"/>, or null when it can.</summary>
     public static string? Unsupported(ConfigurationOptions options) => options switch
     {
-        { Ssl: true } => "TLS (ssl=true)",
         { ServiceName.Length: > 0 } => "Sentinel (serviceName)",
         { Tunnel: not null } => "a tunnel or proxy",
         _ when options.EndPoints.Count != 1 => $"{options.EndPoints.Count} endpoints, not one",
@@ -208,11 +210,16 @@ internal sealed class SocketStreamReader : IStreamReader
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            // Connect is blocking, so it runs off the caller's thread and a stalled one is abandoned at the timeout.
+            // Connect (and the TLS handshake) block, so they run off the caller's thread and a stalled one is
+            // abandoned at the timeout.
             var timeout = TimeSpan.FromMilliseconds(_options.ConnectTimeout);
-            await Task.Run(() => socket.Connect(endPoint)).WaitAsync(timeout);
-            var connection = new Connection(socket);
-            connection.SetReadTimeout(timeout);
+            var connection = await Task.Run(() =>
+            {
+                socket.Connect(endPoint);
+                socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
+                var network = new NetworkStream(socket, ownsSocket: true) { WriteTimeout = (int)TimeoutSlack.TotalMilliseconds };
+                return new Connection(socket, _options.Ssl ? Authenticate(network, endPoint) : network, timeout);
+            }).WaitAsync(timeout);
 
             EnsureCommandRoom((_options.User?.Length ?? 0) + (_options.Password?.Length ?? 0) + _clientName.Length);
             var auth = _options.Password is { Length: > 0 };
@@ -307,6 +314,43 @@ internal sealed class SocketStreamReader : IStreamReader
             _endPoint = _seed;
             throw new RedisConnectionException(
                 ConnectionFailureType.UnableToConnect, CommandFlags.None, $"The stream reader could not connect to {endPoint}: {e.Message}", e, CommandStatus.Unknown);
+        }
+    }
+
+    /// <summary>
+    /// The TLS handshake, trusting and presenting what the multiplexer would: StackExchange.Redis's view of the
+    /// configuration (<see cref="TlsOptions"/>) carries the host to verify, the protocols, the revocation check, the
+    /// validation and selection callbacks (<c>TrustIssuer</c>, <c>SetUserPemCertificate</c>) and their ambient
+    /// fallbacks (<c>SERedis_IssuerCertPath</c>, <c>SERedis_ClientCertPfxPath</c>). Blocking, like every read after it.
+    /// </summary>
+    private SslStream Authenticate(NetworkStream network, EndPoint endPoint)
+    {
+        // Marked for evaluation (SER009), but it is the library's own answer for a transport that does its TLS, and a
+        // second copy of its trust rules here could drift from the multiplexer's. The pinned version and the TLS tests
+        // (StreamReaderTests) catch a change.
+#pragma warning disable SER009
+        var tls = new TlsOptions(_options);
+#pragma warning restore SER009
+        var host = tls.ResolveHost(endPoint)
+            ?? throw new AuthenticationException($"no TLS host name for {endPoint}: set sslHost in the connection string");
+        var ssl = new SslStream(network, leaveInnerStreamOpen: false, tls.CertificateValidationCallback, tls.CertificateSelectionCallback);
+        try
+        {
+            if (tls.GetSslClientAuthenticationOptions(host) is { } options)
+            {
+                ssl.AuthenticateAsClient(options);
+            }
+            else
+            {
+                ssl.AuthenticateAsClient(host, null, tls.SslProtocols ?? SslProtocols.None, tls.CheckCertificateRevocation);
+            }
+
+            return ssl;
+        }
+        catch
+        {
+            ssl.Dispose();
+            throw;
         }
     }
 
@@ -408,20 +452,19 @@ internal sealed class SocketStreamReader : IStreamReader
         }
     }
 
-    /// <summary>One live connection: its socket, stream and reply reader go together.</summary>
+    /// <summary>One live connection: its socket, stream (plain or TLS, owning the socket) and reply reader go together.</summary>
     private sealed class Connection
     {
         private readonly Socket _socket;
-        private TimeSpan _readTimeout = Timeout.InfiniteTimeSpan;
+        private TimeSpan _readTimeout;
 
-        public Connection(Socket socket)
+        public Connection(Socket socket, Stream stream, TimeSpan readTimeout)
         {
-            _socket = socket;
-            Stream = new NetworkStream(socket, ownsSocket: true) { WriteTimeout = (int)TimeoutSlack.TotalMilliseconds };
+            (_socket, Stream, _readTimeout) = (socket, stream, readTimeout);
             Replies = new RespReplyReader(Stream);
         }
 
-        public NetworkStream Stream { get; }
+        public Stream Stream { get; }
 
         public RespReplyReader Replies { get; }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Authentication;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 using Worker.Streams;
@@ -7,8 +8,8 @@ using Worker.Tests.Support;
 namespace Worker.Tests.Integration.Engine;
 
 /// <summary>
-/// The contract both readers keep with the read loop, against a real Redis: the socket reader a single plain endpoint
-/// gets, and the multiplexer reader TLS, Sentinel and several endpoints fall back to.
+/// The contract both readers keep with the read loop, against a real Redis: the socket reader a single endpoint gets
+/// (plain or TLS), and the multiplexer reader Sentinel, tunnels and several endpoints fall back to.
 /// </summary>
 [TestFixture]
 public sealed class StreamReaderTests : EngineTestBase
@@ -125,6 +126,34 @@ public sealed class StreamReaderTests : EngineTestBase
 
         Assert.That(calls, Is.Zero);
         Assert.That(rejected, Is.EqualTo(1), "only the question at connect");
+    }
+
+    [Test]
+    public async Task ReadAsync_OverTls_ParksCarriesAcksAndSkipsTheirRepliesAsOnAPlainSocket()
+    {
+        // The server has no plain port: every connection that works here is TLS.
+        using var redis = PrivateRedis.WithTls();
+        await redis.StartAsync();
+        using var trust = TestCertificates.TrustAmbiently();
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+
+        var (calls, rejected) = await CarryAcksOnEveryReadAsync(admin, redis.Configuration);
+
+        Assert.That(calls, Is.EqualTo(5), "one at connect, then one before each carried ack but the first");
+        Assert.That(rejected, Is.Zero);
+    }
+
+    [TestCase(false, "localhost", TestName = "ConnectAsync_TlsServerOfAnIssuerNobodyTrusts_Refuses")]
+    [TestCase(true, "redis.example", TestName = "ConnectAsync_TlsServerWhoseCertificateNamesAnotherHost_Refuses")]
+    public async Task ConnectAsync_TlsServerNotToBeTrusted_Refuses(bool trustIssuer, string sslHost)
+    {
+        using var redis = PrivateRedis.WithTls();
+        await redis.StartAsync();
+        using var trust = trustIssuer ? TestCertificates.TrustAmbiently() : null;
+
+        var error = await Assert.ThrowsAsync<RedisConnectionException>(() => ConnectAsync(Kind.Socket, $"127.0.0.1:{redis.Port},ssl=true,sslHost={sslHost}"));
+
+        Assert.That(error!.InnerException, Is.InstanceOf<AuthenticationException>());
     }
 
     /// <summary>
@@ -319,6 +348,27 @@ public sealed class StreamReaderTests : EngineTestBase
                 node.Dispose();
             }
         }
+    }
+
+    [Test]
+    public async Task Run_Tls_SocketReaderTrustsTheIssuerTheMultiplexerTrustsAndTheJobRuns()
+    {
+        using var redis = PrivateRedis.WithTls();
+        await redis.StartAsync();
+        using var trust = TestCertificates.TrustAmbiently();
+        var configuration = $"{redis.Configuration},abortConnect=false";
+        var sink = new RecordingSink();
+        await using var host = await WorkerTestHost.StartAsync(
+            Settings(("ConnectionStrings:Redis", configuration), ("Serilog:MinimumLevel:Default", "Information")),
+            services => services.AddSingleton<Serilog.Core.ILogEventSink>(sink));
+        using var producer = await ConnectionMultiplexer.ConnectAsync(configuration);
+        var jobId = NewJobId();
+        await producer.GetDatabase().StreamAddAsync(Stream, [new("type", "noop"), new("payload", """{"effect":true}"""), new("job_id", jobId)]);
+
+        await WaitForStatusAsync(jobId, "succeeded");
+        var consumers = host.Host.Services.GetRequiredService<ConsumerPoolService>().Consumers;
+        Assert.That(consumers.Select(c => c.Reader), Has.All.InstanceOf<SocketStreamReader>());
+        Assert.That(sink.WithEventId(1103), Is.Empty, "no fallback to the multiplexer reader announced");
     }
 
     [Test]
