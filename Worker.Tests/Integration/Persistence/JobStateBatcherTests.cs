@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 using Worker.Persistence;
 using Worker.Tests.Support;
 
@@ -33,6 +34,29 @@ public sealed class JobStateBatcherTests
             Assert.That(await StatusAsync(id), Is.EqualTo("running"));
             Assert.That(await AttemptsAsync(id), Is.EqualTo(2));
         });
+    }
+
+    [Test]
+    public async Task BeginAndMarkSucceeded_DatabaseStopsAnswering_TheCallersTokenEndsTheWaitAndTheRowsAreWrittenLater()
+    {
+        var postgres = new NpgsqlConnectionStringBuilder(TestEnvironment.Postgres);
+        await using var proxy = new TcpProxy(postgres.Host!, postgres.Port);
+        (postgres.Host, postgres.Port) = ("127.0.0.1", proxy.Port);
+        await using var db = NpgsqlDataSource.Create(postgres.ConnectionString);
+        await using var batcher = new JobStateBatcher(db, new FakeTimeProvider(DateTimeOffset.UtcNow));
+        var id = NewId();
+        proxy.Freeze();
+        using var stop = new CancellationTokenSource();
+
+        var begin = batcher.BeginAttemptAsync(Type, id, "1-0", stop.Token);
+        var finish = batcher.MarkSucceededAsync(Type, id, "1-0", stop.Token);
+        await stop.CancelAsync();
+
+        // Nothing reaches PostgreSQL while the proxy is frozen: only the token can end these waits.
+        Assert.That(async () => await begin, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(async () => await finish, Throws.InstanceOf<OperationCanceledException>());
+        proxy.Thaw();
+        Assert.That(await Eventually.GetAsync(() => StatusAsync(id), s => s == "succeeded", "the rows written once PostgreSQL answers"), Is.EqualTo("succeeded"));
     }
 
     [Test]
