@@ -11,12 +11,12 @@ using StackExchange.Redis.Configuration;
 namespace Worker.Streams;
 
 /// <summary>
-/// The reader on a blocking socket of its own (TLS over it when the configuration says <c>ssl=true</c>), speaking RESP2. The read loop's thread-pool thread sends
-/// <c>XREADGROUP ... BLOCK</c> and waits in the kernel for the reply, so an entry added to an idle stream wakes that
-/// thread directly, and the job starts on it (<see cref="JobConsumer"/>); the acks of jobs finished since the last read
-/// go out in the same write as the next read. StackExchange.Redis would add two hand-offs on the
-/// way (its reader, then a completion on another pool thread), and each hand-off that wakes an idle vCPU can cost
-/// milliseconds on a VM (docs/benchmarks.md, "Latency").
+/// The reader on a blocking socket of its own (TLS over it when the configuration says <c>ssl=true</c>), speaking
+/// RESP2. The read loop's thread-pool thread sends <c>XREADGROUP ... BLOCK</c> and waits in the kernel for the reply,
+/// so an entry added to an idle stream wakes that thread directly, and the job starts on it (<see cref="JobConsumer"/>);
+/// the acks of jobs finished since the last read go out in the same write as the next read. StackExchange.Redis would
+/// add two hand-offs on the way (its reader, then a completion on another pool thread), and each hand-off that wakes
+/// an idle vCPU can cost milliseconds on a VM (docs/benchmarks.md, "Latency").
 /// <para>
 /// Nothing is lost if the connection dies: entries Redis handed over are in this consumer's pending list, and the
 /// maintenance loop reclaims what no slot owns. Any failure drops the connection; the next read reconnects.
