@@ -216,9 +216,7 @@ internal sealed class SocketStreamReader : IStreamReader
             var connection = await Task.Run(() =>
             {
                 socket.Connect(endPoint);
-                socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
-                var network = new NetworkStream(socket, ownsSocket: true) { WriteTimeout = (int)TimeoutSlack.TotalMilliseconds };
-                return new Connection(socket, _options.Ssl ? Authenticate(network, endPoint) : network, timeout);
+                return new Connection(socket, timeout, _options.Ssl ? network => Authenticate(network, endPoint) : null);
             }).WaitAsync(timeout);
 
             EnsureCommandRoom((_options.User?.Length ?? 0) + (_options.Password?.Length ?? 0) + _clientName.Length);
@@ -456,11 +454,18 @@ internal sealed class SocketStreamReader : IStreamReader
     private sealed class Connection
     {
         private readonly Socket _socket;
-        private TimeSpan _readTimeout;
+        private TimeSpan _readTimeout = Timeout.InfiniteTimeSpan;
 
-        public Connection(Socket socket, Stream stream, TimeSpan readTimeout)
+        /// <summary>
+        /// Over a connected socket; <paramref name="secure"/>, when given, wraps the plain stream (the TLS handshake,
+        /// which already reads under <paramref name="readTimeout"/>).
+        /// </summary>
+        public Connection(Socket socket, TimeSpan readTimeout, Func<NetworkStream, Stream>? secure)
         {
-            (_socket, Stream, _readTimeout) = (socket, stream, readTimeout);
+            _socket = socket;
+            SetReadTimeout(readTimeout);
+            var network = new NetworkStream(socket, ownsSocket: true) { WriteTimeout = (int)TimeoutSlack.TotalMilliseconds };
+            Stream = secure is null ? network : secure(network);
             Replies = new RespReplyReader(Stream);
         }
 
