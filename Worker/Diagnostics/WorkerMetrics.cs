@@ -5,7 +5,8 @@ namespace Worker.Diagnostics;
 
 /// <summary>
 /// The worker's instruments (meter <c>Worker</c>), exported in Prometheus text on <c>/metrics</c>:
-/// <c>worker_jobs_{processed,failed,retried,dead_lettered,reclaimed}_total</c>, <c>worker_job_duration_seconds</c>,
+/// <c>worker_jobs_{processed,failed,retried,dead_lettered,reclaimed}_total</c>, <c>worker_consumers_removed_total</c>,
+/// <c>worker_job_duration_seconds</c>,
 /// and gauges <c>worker_stream_{lag,pending,oldest_pending_age_seconds}</c>, <c>worker_jobs_in_flight</c>.
 /// Every series carries <c>job_type</c>.
 /// </summary>
@@ -20,6 +21,7 @@ internal static class WorkerMetrics
     private static readonly Counter<long> Retried = Meter.CreateCounter<long>("worker.jobs.retried", description: "Retries started or scheduled");
     private static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("worker.jobs.dead_lettered", description: "Jobs moved to the dead-letter stream");
     private static readonly Counter<long> Reclaimed = Meter.CreateCounter<long>("worker.jobs.reclaimed", description: "Entries reclaimed from dead consumers");
+    private static readonly Counter<long> ConsumersRemoved = Meter.CreateCounter<long>("worker.consumers.removed", description: "Consumers removed from their group after they left");
     private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>(
         "worker.job.duration", unit: "s", description: "Handler time of one execution",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30] });
@@ -45,6 +47,9 @@ internal static class WorkerMetrics
 
     public static void RecordReclaimed(string jobType, int count) =>
         Reclaimed.Add(count, new KeyValuePair<string, object?>("job_type", jobType));
+
+    public static void RecordConsumerRemoved(string jobType) =>
+        ConsumersRemoved.Add(1, new KeyValuePair<string, object?>("job_type", jobType));
 
     public static long Now() => Stopwatch.GetTimestamp();
 }

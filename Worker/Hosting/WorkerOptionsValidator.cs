@@ -58,6 +58,11 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, 
                 failures.Add($"{key}:TrimInterval must be zero (off) or positive (was {job.TrimInterval})");
             }
 
+            if (job.IdleConsumerTimeout != TimeSpan.Zero && job.IdleConsumerTimeout < job.BlockTime * 10)
+            {
+                failures.Add($"{key}:IdleConsumerTimeout must be zero (keep every consumer) or at least ten times BlockTime, {job.BlockTime * 10} (was {job.IdleConsumerTimeout})");
+            }
+
             if (job.MaxDeliveries < 1)
             {
                 failures.Add($"{key}:MaxDeliveries must be at least 1 (was {job.MaxDeliveries})");

@@ -73,7 +73,13 @@ internal sealed partial class JobExecutor
         {
             try
             {
-                return await ExecuteOnceAsync(delivery, hardStop);
+                var outcome = await ExecuteOnceAsync(delivery, hardStop);
+                if (outcome != DeliveryOutcome.Release && RecordsStarts(delivery))
+                {
+                    _stream.ForgetStarts(delivery.Id);
+                }
+
+                return outcome;
             }
             catch (OperationCanceledException) when (hardStop.IsCancellationRequested)
             {
@@ -122,6 +128,11 @@ internal sealed partial class JobExecutor
         using var logScope = JobLogScope.Enter(envelope.JobId, envelope.Type, envelope.EntryId);
         // Before the attempt is counted: a process that dies while this entry waits has not started it.
         using var turn = await _gate.EnterAsync(lastChance: delivery.DeliveryCount >= _settings.MaxDeliveries, hardStop);
+        if (RecordsStarts(delivery))
+        {
+            await _stream.RecordStartAsync(delivery.Id).WaitAsync(hardStop);
+        }
+
         // The DI scope and the store (with the pooled DbContext behind it) only when something asks: not for a
         // stateless job whose handler needs no services.
         await using var scope = new MessageScope(_scopes);
@@ -210,14 +221,21 @@ internal sealed partial class JobExecutor
     }
 
     /// <summary>
-    /// Redis counts deliveries, and an entry also gets one when its worker dies or stops holding it unstarted (a
-    /// prefetched entry beside a poison job is reclaimed each time that job kills a worker). With job state on, the
-    /// <c>jobs</c> row tells how often this entry really started: fewer starts than the limit means it is innocent
-    /// and runs; as many means it is the one crashing its workers.
+    /// Redis counts deliveries, and an entry also gets one when its worker dies while holding it unstarted (a
+    /// prefetched entry beside a poison job is reclaimed each time that job kills a worker). What counts is how often it
+    /// really started: with job state the <c>jobs</c> row tells; without, the starts recorded for its redeliveries
+    /// (<see cref="JobTypeSettings.StartsKey"/>; the first delivery's start is not recorded, which would cost a write per
+    /// job, so a job that kills its worker runs once more there). Fewer starts than the limit means it is innocent and
+    /// runs; as many means it is the one crashing its workers.
     /// </summary>
     private async Task<bool> NeverReallyStartedAsync(Delivery delivery, CancellationToken hardStop)
     {
-        if (!_settings.PersistState || !JobEnvelope.TryParse(delivery.Entry, delivery.Id, out var envelope, out _, out _))
+        if (!_settings.PersistState)
+        {
+            return await _stream.StartsAsync(delivery.Id).WaitAsync(hardStop) < _settings.MaxDeliveries;
+        }
+
+        if (!JobEnvelope.TryParse(delivery.Entry, delivery.Id, out var envelope, out _, out _))
         {
             return false;
         }
@@ -233,6 +251,9 @@ internal sealed partial class JobExecutor
         var startsOfThisEntry = row.Attempts - (envelope.Attempt - 1);
         return startsOfThisEntry < _settings.MaxDeliveries;
     }
+
+    /// <summary>Without job state, the starts of a redelivered entry are counted in Redis (first deliveries cost nothing).</summary>
+    private bool RecordsStarts(Delivery delivery) => !_settings.PersistState && delivery.DeliveryCount > 1;
 
     private bool ShouldRetryInline(Exception? exception, AttemptRun run)
     {

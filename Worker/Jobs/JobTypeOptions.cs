@@ -30,6 +30,12 @@ internal sealed class JobTypeOptions
     /// <summary>Default number of deliveries of one entry before it is dead-lettered as a suspected poison message.</summary>
     public const int DefaultMaxDeliveries = 5;
 
+    /// <summary>
+    /// Default idle time after which a consumer with nothing pending is removed from the group: 2 minutes. A live
+    /// reader is seen at least every <see cref="BlockTime"/>; a replica that is gone never again.
+    /// </summary>
+    public static readonly TimeSpan DefaultIdleConsumerTimeout = TimeSpan.FromMinutes(2);
+
     /// <summary>Default backlog (undelivered plus pending entries) above which <c>enqueue</c> refuses new jobs.</summary>
     public const long DefaultMaxBacklog = 1_000_000;
 
@@ -60,6 +66,9 @@ internal sealed class JobTypeOptions
 
     /// <summary>How often the stream is trimmed below what every group has acknowledged; zero turns trimming off.</summary>
     public TimeSpan TrimInterval { get; set; } = DefaultTrimInterval;
+
+    /// <summary>A consumer with no pending entries idle this long leaves the group; zero keeps every consumer.</summary>
+    public TimeSpan IdleConsumerTimeout { get; set; } = DefaultIdleConsumerTimeout;
 
     /// <summary>0 turns the back-pressure check off.</summary>
     public long MaxBacklog { get; set; } = DefaultMaxBacklog;

@@ -16,6 +16,7 @@ internal sealed record JobTypeSettings
     public required TimeSpan BlockTime { get; init; }
     public required int MaxDeliveries { get; init; }
     public required TimeSpan TrimInterval { get; init; }
+    public required TimeSpan IdleConsumerTimeout { get; init; }
     public required long MaxBacklog { get; init; }
     public required bool PersistState { get; init; }
     public required RetryOptions Retry { get; init; }
@@ -25,6 +26,18 @@ internal sealed record JobTypeSettings
 
     /// <summary>Sorted set of retries waiting for their time, scored by due time in Unix milliseconds.</summary>
     public string DelayedKey => StreamKey + ":delayed";
+
+    /// <summary>
+    /// Hash of how often each redelivered entry started here, kept only without job state (the <c>jobs</c> row counts
+    /// starts otherwise): what tells a job that kills its worker from one whose holders went away.
+    /// </summary>
+    public string StartsKey => StreamKey + ":starts";
+
+    /// <summary>Lock that lets one replica at a time remove the consumers that left the group.</summary>
+    public string PruneLockKey => StreamKey + ":prune-lock";
+
+    /// <summary>Sorted set of this group's live consumers by when each last said so (Unix ms).</summary>
+    public string AliveKey => StreamKey + ":consumers-alive";
 
     public static string DefaultStreamKey(string jobType) => $"jobs:{{{jobType}}}";
 
@@ -44,6 +57,7 @@ internal sealed record JobTypeSettings
             BlockTime = options.BlockTime,
             MaxDeliveries = options.MaxDeliveries,
             TrimInterval = options.TrimInterval,
+            IdleConsumerTimeout = options.IdleConsumerTimeout,
             MaxBacklog = options.MaxBacklog,
             PersistState = options.PersistState,
             Retry = options.Retry,

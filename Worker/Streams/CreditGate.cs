@@ -41,9 +41,21 @@ internal sealed class CreditGate(int capacity)
     {
         lock (_lock)
         {
-            var taken = Math.Min(max, _available);
+            var taken = Math.Max(0, Math.Min(max, _available));
             _available -= taken;
             return taken;
+        }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="count"/> credits that are not free: the count may go below zero, and the next
+    /// <see cref="AcquireAsync"/> waits until as many have come back. Reclaimed work uses this to go ahead of new reads.
+    /// </summary>
+    public void Borrow(int count)
+    {
+        lock (_lock)
+        {
+            _available -= count;
         }
     }
 

@@ -56,6 +56,10 @@ internal sealed partial class JobConsumer
         Message = "Reclaimed {Count} abandoned {JobType} entries as {ConsumerName}")]
     private static partial void LogReclaimed(ILogger logger, int count, string jobType, string consumerName);
 
+    [LoggerMessage(EventId = 1015, EventName = "ConsumerRemoved", Level = LogLevel.Information,
+        Message = "Removed consumer {ConsumerName} of {JobType} from {ConsumerGroup}: nothing pending, idle {IdleSeconds:0} s")]
+    private static partial void LogConsumerRemoved(ILogger logger, string consumerName, string jobType, string consumerGroup, double idleSeconds);
+
     [LoggerMessage(EventId = 1014, EventName = "InlinePickupsPaused", Level = LogLevel.Debug,
         Message = "{Strikes} {JobType} pickups in a row held the reader's thread before their jobs' first await (the last {HeldMs:0.0} ms); for {Seconds} s pickups start on other threads")]
     private static partial void LogInlinePaused(ILogger logger, string jobType, int strikes, double heldMs, double seconds);

@@ -6,8 +6,9 @@ namespace Worker.Streams;
 internal sealed partial class JobConsumer
 {
     /// <summary>
-    /// Heartbeat of owned entries (every third of the visibility timeout), reclaim of abandoned entries (every claim
-    /// interval) and promotion of due retries (when due, at least every second). Each step fails alone.
+    /// Heartbeat of owned entries (every third of the visibility timeout), promotion of due retries (when due, at least
+    /// every second), the trim and the removal of consumers that left. Each step fails alone. Abandoned entries are
+    /// reclaimed by the read loop, before it reads (<see cref="ReclaimBeforeReadAsync"/>).
     /// </summary>
     private async Task MaintenanceLoopAsync()
     {
@@ -15,15 +16,18 @@ internal sealed partial class JobConsumer
         var drained = _drained.Token;
         var heartbeatEvery = _settings.VisibilityTimeout / 3;
         var now = _time.GetUtcNow();
-        DateTimeOffset nextHeartbeat = now + heartbeatEvery, nextReclaim = now, nextPromote = now, nextTrim = now + _settings.TrimInterval;
+        var pruneEvery = PruneInterval(_settings);
+        DateTimeOffset nextHeartbeat = now + heartbeatEvery, nextPromote = now, nextTrim = now + _settings.TrimInterval;
+        var nextPrune = now + pruneEvery;
         while (!drained.IsCancellationRequested)
         {
             // Asleep until the next step is due (at most a second away: promotion), not woken on a tick to check.
-            var due = nextHeartbeat < nextReclaim ? nextHeartbeat : nextReclaim;
+            var due = nextHeartbeat;
             if (!_stopping.IsCancellationRequested)
             {
                 due = nextPromote < due ? nextPromote : due;
                 due = _settings.TrimInterval > TimeSpan.Zero && nextTrim < due ? nextTrim : due;
+                due = pruneEvery > TimeSpan.Zero && nextPrune < due ? nextPrune : due;
             }
 
             try
@@ -44,12 +48,6 @@ internal sealed partial class JobConsumer
                 await RunStepAsync("heartbeat", HeartbeatAsync);
             }
 
-            if (now >= nextReclaim)
-            {
-                nextReclaim = now + _settings.ClaimInterval;
-                await RunStepAsync("reclaim", ReclaimAsync);
-            }
-
             if (_stopping.IsCancellationRequested)
             {
                 continue;
@@ -59,6 +57,12 @@ internal sealed partial class JobConsumer
             {
                 nextTrim = now + _settings.TrimInterval;
                 await RunStepAsync("trim", () => _stream.TrimAcknowledgedAsync());
+            }
+
+            if (pruneEvery > TimeSpan.Zero && now >= nextPrune)
+            {
+                nextPrune = now + pruneEvery;
+                await RunStepAsync("prune", () => PruneConsumersAsync(pruneEvery));
             }
 
             if (now >= nextPromote)
@@ -103,44 +107,21 @@ internal sealed partial class JobConsumer
         }
     }
 
-    private async Task ReclaimAsync()
+    /// <summary>
+    /// How often a replica offers to remove the consumers that left: a quarter of the idle timeout, at most 30 s, so a
+    /// gone replica's consumers leave within the timeout plus that; zero when removal is off.
+    /// </summary>
+    internal static TimeSpan PruneInterval(Jobs.JobTypeSettings settings) =>
+        settings.IdleConsumerTimeout <= TimeSpan.Zero
+            ? TimeSpan.Zero
+            : TimeSpan.FromTicks(Math.Min(settings.IdleConsumerTimeout.Ticks / 4, MaxPruneInterval.Ticks));
+
+    private async Task PruneConsumersAsync(TimeSpan every)
     {
-        if (_stopping.IsCancellationRequested)
+        foreach (var (name, idle) in await _stream.PruneConsumersAsync(every))
         {
-            return;
-        }
-
-        var credits = _credits.TryAcquire(_settings.BatchSize);
-        if (credits == 0)
-        {
-            return;
-        }
-
-        ReclaimResult result;
-        try
-        {
-            result = await _stream.ReclaimAsync(credits);
-        }
-        catch
-        {
-            _credits.Release(credits);
-            throw;
-        }
-
-        _credits.Release(credits - result.Claimed.Count);
-        if (result.DeletedIds.Count > 0)
-        {
-            LogPendingDeleted(_logger, result.DeletedIds.Count, _settings.StreamKey, string.Join(",", result.DeletedIds.Take(20)));
-        }
-
-        if (result.Claimed.Count > 0)
-        {
-            LogReclaimed(_logger, result.Claimed.Count, _settings.JobType, _stream.Consumer);
-            WorkerMetrics.RecordReclaimed(_settings.JobType, result.Claimed.Count);
-            foreach (var delivery in result.Claimed)
-            {
-                Dispatch(delivery);
-            }
+            LogConsumerRemoved(_logger, name, _settings.JobType, _settings.Group, idle.TotalSeconds);
+            WorkerMetrics.RecordConsumerRemoved(_settings.JobType);
         }
     }
 }

@@ -3,15 +3,16 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
+using Worker.Diagnostics;
 using Worker.Jobs;
 
 namespace Worker.Streams;
 
 /// <summary>
-/// One job type's consumer in this process: a reader that blocks on its own connection and hands entries to a fixed
-/// set of slots that run them, acks that ride on the reader's next read (or go in batches from an acker while the
-/// reader is parked), and a maintenance loop that keeps owned entries fresh, reclaims abandoned ones and promotes due
-/// retries. No exception from one message escapes.
+/// One job type's consumer in this process: a reader that reclaims abandoned entries before it reads new ones, blocks
+/// on its own connection and hands entries to a fixed set of slots that run them (reclaimed ones first), acks that
+/// ride on the reader's next read (or go in batches from an acker while the reader is parked), and a maintenance loop
+/// that keeps owned entries fresh and promotes due retries. No exception from one message escapes.
 /// </summary>
 internal sealed partial class JobConsumer
 {
@@ -33,6 +34,7 @@ internal sealed partial class JobConsumer
     private static readonly TimeSpan MinMaintenanceWait = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan ReaderBeatInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PromoteInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxPruneInterval = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan FirstErrorBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxErrorBackoff = TimeSpan.FromSeconds(5);
 
@@ -49,11 +51,15 @@ internal sealed partial class JobConsumer
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly string[] _readAcks = new string[MaxAckBatch];
     private readonly ConcurrentDictionary<string, byte> _owned = new(StringComparer.Ordinal);
+    // Entries to hand back on stop: held but never started (their delivery is not charged), and started but not
+    // finished (the drain timed out, or Redis or PostgreSQL stayed down: charged as an execution that did not finish).
     private readonly ConcurrentQueue<string> _toRelease = new();
+    private readonly ConcurrentQueue<string> _toReleaseStarted = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _drained = new();
     private readonly CancellationTokenSource _hardStop;
     private readonly CreditGate _credits;
+    private readonly ReclaimSchedule _reclaim;
     private readonly List<Task> _tasks = [];
     private IStreamReader? _reader;
     private Task<IStreamReader>? _readerConnecting;
@@ -74,6 +80,7 @@ internal sealed partial class JobConsumer
         (_stream, _executor, _connectReader, _time, _logger) = (stream, executor, connectReader, time, logger);
         _settings = stream.Settings;
         _credits = new CreditGate(_settings.Concurrency + _settings.BatchSize);
+        _reclaim = new ReclaimSchedule(_settings.ClaimInterval, time);
         _hardStop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         var now = time.GetUtcNow().UtcTicks;
         (_readerBeatTicks, _maintenanceBeatTicks, _lastProgressTicks) = (now, now, now);
@@ -161,23 +168,25 @@ internal sealed partial class JobConsumer
             LogLoopCrashed(_logger, e, _settings.JobType, "stop");
         }
 
-        // Whatever is still owned did not finish here: hand it to a peer now rather than after the visibility timeout.
+        // Whatever is still owned never reached a slot, or finished with its ack abandoned (its effects are
+        // committed; a redelivery finds them): hand it to a peer now rather than after the visibility timeout.
         foreach (var id in _owned.Keys)
         {
             _toRelease.Enqueue(id);
         }
 
-        var release = _toRelease.Distinct().ToArray();
-        if (release.Length > 0)
+        var started = _toReleaseStarted.Distinct().ToArray();
+        var unstarted = _toRelease.Distinct().Except(started).ToArray();
+        if (unstarted.Length + started.Length > 0)
         {
             try
             {
-                var released = await _stream.ReleaseAsync(release).WaitAsync(TimeSpan.FromSeconds(2));
+                var released = await _stream.ReleaseAsync(unstarted, started).WaitAsync(TimeSpan.FromSeconds(2));
                 LogReleased(_logger, (int)released, _settings.JobType);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
-                LogReleaseFailed(_logger, e, release.Length, _settings.JobType);
+                LogReleaseFailed(_logger, e, unstarted.Length + started.Length, _settings.JobType);
             }
         }
 
@@ -228,7 +237,10 @@ internal sealed partial class JobConsumer
                     groupReady = true;
                 }
 
-                var acquiring = AcquireCreditsAsync(minCredits, stopping);
+                // A look for abandoned entries goes out with the first free credit: under overload, reclaimed work takes
+                // each slot that frees up, ahead of the reader's next batch, instead of waiting for half a batch.
+                var reclaimDue = _reclaim.IsDue;
+                var acquiring = AcquireCreditsAsync(reclaimDue ? 1 : minCredits, stopping);
                 if (!acquiring.IsCompleted)
                 {
                     // Every slot is busy: the acks finished so far must not wait for one to free up.
@@ -236,6 +248,18 @@ internal sealed partial class JobConsumer
                 }
 
                 var credits = await acquiring;
+                if (reclaimDue)
+                {
+                    credits = await ReclaimBeforeReadAsync(credits);
+                    if (credits < minCredits)
+                    {
+                        // All went to reclaimed entries (look again: more may wait), or too few are left for a
+                        // read: wait for half a batch as usual, so an overloaded reader does not read one at a time.
+                        _credits.Release(credits);
+                        continue;
+                    }
+                }
+
                 // A read that may park carries the acks finished since the last one, in the same round trip: at a
                 // steady rate that saves the acker's wake-up and round trip per job. A backlog read leaves them to the
                 // acker, which sends them while this read is out (a drain is faster with the two side by side).
@@ -249,7 +273,7 @@ internal sealed partial class JobConsumer
                 try
                 {
                     entries = await _reader.ReadAsync(
-                        _settings.StreamKey, _settings.Group, _stream.Consumer, credits, backlog ? TimeSpan.Zero : _settings.BlockTime, acks);
+                        _settings.StreamKey, _settings.Group, _stream.Consumer, credits, backlog ? TimeSpan.Zero : _reclaim.BlockFor(_settings.BlockTime), acks);
                 }
                 catch
                 {
@@ -317,6 +341,52 @@ internal sealed partial class JobConsumer
         Interlocked.Exchange(ref _acksToAcker, 1);
         _ackerWake.Writer.TryWrite(true);
         _slots.Complete();
+    }
+
+    /// <summary>
+    /// Claims entries that dead consumers left idle past the visibility timeout, up to a batch, and queues them ahead of
+    /// every entry waiting for a slot: the oldest work in the group runs next. They take the credits the next read would
+    /// have used and, beyond those, borrow from the reads after it (a replica then holds up to a batch more than usual
+    /// until they are done), so a dead replica's entries come back in one look, not one freed slot at a time.
+    /// </summary>
+    /// <returns>What is left of <paramref name="credits"/> for the read.</returns>
+    private async Task<int> ReclaimBeforeReadAsync(int credits)
+    {
+        var asked = Math.Max(credits, _settings.BatchSize);
+        ReclaimResult result;
+        try
+        {
+            result = await _stream.ReclaimAsync(asked).WaitAsync(_settings.VisibilityTimeout, _time);
+        }
+        catch (Exception e)
+        {
+            LogMaintenanceFailed(_logger, e, _settings.JobType, "reclaim");
+            _reclaim.Failed();
+            return credits;
+        }
+
+        _reclaim.Looked(asked, result.Claimed.Count);
+        if (result.Claimed.Count > credits)
+        {
+            _credits.Borrow(result.Claimed.Count - credits);
+        }
+
+        if (result.DeletedIds.Count > 0)
+        {
+            LogPendingDeleted(_logger, result.DeletedIds.Count, _settings.StreamKey, string.Join(",", result.DeletedIds.Take(20)));
+        }
+
+        if (result.Claimed.Count > 0)
+        {
+            LogReclaimed(_logger, result.Claimed.Count, _settings.JobType, _stream.Consumer);
+            WorkerMetrics.RecordReclaimed(_settings.JobType, result.Claimed.Count);
+            foreach (var delivery in result.Claimed)
+            {
+                Dispatch(delivery, first: true);
+            }
+        }
+
+        return Math.Max(0, credits - result.Claimed.Count);
     }
 
     /// <summary>
@@ -424,11 +494,12 @@ internal sealed partial class JobConsumer
     }
 
     /// <summary>
-    /// Gives an entry, whose credit the caller took, to a slot. An entry already held here (this process was too slow to
-    /// beat and reclaimed its own entry: it is running here) gives its credit back instead. Once the slots are closed
-    /// (stopping) the entry stays owned and the stop releases it to a peer.
+    /// Gives an entry, whose credit the caller took, to a slot (<paramref name="first"/>: ahead of those waiting). An
+    /// entry already held here (this process was too slow to beat and reclaimed its own entry: it is running here)
+    /// gives its credit back instead. Once the slots are closed (stopping) the entry stays owned and the stop releases
+    /// it to a peer.
     /// </summary>
-    private void Dispatch(Delivery delivery, bool inline = false)
+    private void Dispatch(Delivery delivery, bool inline = false, bool first = false)
     {
         if (!_owned.TryAdd(delivery.Id, 0))
         {
@@ -436,7 +507,7 @@ internal sealed partial class JobConsumer
             return;
         }
 
-        _slots.TryDispatch(delivery, inline);
+        _slots.TryDispatch(delivery, inline, first);
     }
 
     private async Task SlotLoopAsync()
@@ -475,7 +546,7 @@ internal sealed partial class JobConsumer
                     _owned.TryRemove(delivery.Id, out _);
                     break;
                 case DeliveryOutcome.Release:
-                    _toRelease.Enqueue(delivery.Id);
+                    _toReleaseStarted.Enqueue(delivery.Id);
                     _owned.TryRemove(delivery.Id, out _);
                     break;
             }

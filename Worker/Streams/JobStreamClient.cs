@@ -117,24 +117,61 @@ internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSetti
         return new ReclaimResult(claimed, deleted);
     }
 
+    /// <summary>
+    /// Removes consumers with nothing pending idle at least <see cref="JobTypeSettings.IdleConsumerTimeout"/>, unless
+    /// another replica did this within <paramref name="every"/>. Returns each removed one's name and idle time.
+    /// </summary>
+    public async Task<(string Name, TimeSpan Idle)[]> PruneConsumersAsync(TimeSpan every)
+    {
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            StreamScripts.PruneConsumers,
+            [settings.StreamKey, settings.PruneLockKey, settings.AliveKey],
+            [settings.Group, consumer, (long)settings.IdleConsumerTimeout.TotalMilliseconds, (long)every.TotalMilliseconds]))!;
+        var removed = new (string, TimeSpan)[result.Length / 2];
+        for (var i = 0; i < removed.Length; i++)
+        {
+            removed[i] = ((string)result[2 * i]!, TimeSpan.FromMilliseconds((long)result[(2 * i) + 1]));
+        }
+
+        return removed;
+    }
+
+    /// <summary>How often the entry started here after its first delivery (kept without job state only).</summary>
+    public async Task<long> StartsAsync(string entryId) => (long?)await Db.HashGetAsync(settings.StartsKey, entryId) ?? 0;
+
+    /// <summary>Counts a start of a redelivered entry, before its handler runs.</summary>
+    public Task RecordStartAsync(string entryId) => Db.HashIncrementAsync(settings.StartsKey, entryId);
+
+    /// <summary>Drops the start count of an entry that is done here (acked, retried as a new entry, dead-lettered).</summary>
+    public void ForgetStarts(string entryId) => Db.HashDelete(settings.StartsKey, entryId, CommandFlags.FireAndForget);
+
     /// <summary>Removes entries every group has acknowledged; returns how many went.</summary>
     public async Task<long> TrimAcknowledgedAsync() =>
         (long)await Db.ScriptEvaluateAsync(StreamScripts.Trim, [settings.StreamKey]);
 
     /// <summary>
     /// Hands owned entries back without running them: they stay pending (nothing is lost) but look idle for a day,
-    /// so a peer's next reclaim picks them up at once instead of after the visibility timeout. Entries a peer has
-    /// reclaimed meanwhile stay with it.
+    /// so a peer's next reclaim picks them up at once instead of after the visibility timeout. An entry that never
+    /// started here gets its delivery back (the reclaim's count then equals the one it had when it came here), so holding
+    /// does not bring a good job closer to <see cref="JobTypeSettings.MaxDeliveries"/>; a started one keeps its count.
+    /// Entries a peer has reclaimed meanwhile stay with it.
     /// </summary>
-    public async Task<long> ReleaseAsync(IReadOnlyList<string> ids)
+    public async Task<long> ReleaseAsync(IReadOnlyList<string> unstarted, IReadOnlyList<string> started)
     {
-        var args = new RedisValue[ids.Count + 3];
+        var args = new RedisValue[unstarted.Count + started.Count + 4];
         args[0] = settings.Group;
         args[1] = consumer;
         args[2] = ReleasedIdleMs;
-        for (var i = 0; i < ids.Count; i++)
+        args[3] = unstarted.Count;
+        var i = 4;
+        foreach (var id in unstarted)
         {
-            args[i + 3] = ids[i];
+            args[i++] = id;
+        }
+
+        foreach (var id in started)
+        {
+            args[i++] = id;
         }
 
         return (long)await Db.ScriptEvaluateAsync(StreamScripts.Release, [settings.StreamKey], args);

@@ -6,11 +6,13 @@ namespace Worker.Streams;
 /// Hands items to a fixed set of slot loops, one item per slot at a time, so no more run at once than there are
 /// slots. An idle slot is resumed either on the thread pool or, when the caller asks, on the caller's own thread:
 /// then the slot's work starts before <see cref="Dispatch"/> returns and no other thread is woken. Items that find
-/// no idle slot wait in order for the next slot that frees up.
+/// no idle slot wait in order for the next slot that frees up; items dispatched <c>first</c> (work reclaimed from a
+/// dead peer, the oldest in the group) wait ahead of every other.
 /// </summary>
 internal sealed class SlotDispatcher<T>
 {
     private readonly Lock _lock = new();
+    private readonly Queue<T> _first = new();
     private readonly Queue<T> _waiting = new();
     private readonly Stack<Slot> _idle = new();
     private bool _completed;
@@ -22,7 +24,7 @@ internal sealed class SlotDispatcher<T>
         {
             lock (_lock)
             {
-                return _waiting.Count;
+                return _first.Count + _waiting.Count;
             }
         }
     }
@@ -30,8 +32,9 @@ internal sealed class SlotDispatcher<T>
     /// <summary>
     /// Gives <paramref name="item"/> to an idle slot, or queues it when none is idle; false once completed. With
     /// <paramref name="inline"/> an idle slot runs on this thread until its work first waits, then this returns.
+    /// With <paramref name="first"/> a queued item goes ahead of the items already waiting (but behind earlier firsts).
     /// </summary>
-    public bool TryDispatch(T item, bool inline = false)
+    public bool TryDispatch(T item, bool inline = false, bool first = false)
     {
         Slot? slot;
         lock (_lock)
@@ -43,7 +46,7 @@ internal sealed class SlotDispatcher<T>
 
             if (!_idle.TryPop(out slot))
             {
-                _waiting.Enqueue(item);
+                (first ? _first : _waiting).Enqueue(item);
                 return true;
             }
         }
@@ -74,7 +77,7 @@ internal sealed class SlotDispatcher<T>
     {
         lock (_lock)
         {
-            if (_waiting.TryDequeue(out var item))
+            if (_first.TryDequeue(out var item) || _waiting.TryDequeue(out item))
             {
                 slot.Item = item;
                 return new ValueTask<bool>(true);

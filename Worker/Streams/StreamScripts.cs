@@ -68,18 +68,22 @@ internal static class StreamScripts
         """;
 
     /// <summary>
-    /// Claims entries idle longer than the visibility timeout and reports each one's delivery count.
+    /// Claims up to count entries idle longer than the visibility timeout, oldest first, and reports each one's
+    /// delivery count (the claim adds one). <c>XPENDING ... IDLE</c> finds them wherever they sit in the pending list
+    /// (an <c>XAUTOCLAIM</c> scan stops after ten times its count). A pending entry the stream no longer holds (trimmed or
+    /// deleted) is not returned by <c>XCLAIM</c>, which drops it from the list: it is reported as deleted.
     /// KEYS: stream. ARGV: group, consumer, min idle (ms), count. Returns {entries, counts, deleted ids}.
     /// </summary>
     public const string Reclaim = """
-        local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', tonumber(ARGV[4]))
-        local entries = r[2]
-        local counts = {}
-        for i, e in ipairs(entries) do
-          local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
-          if #p > 0 then counts[i] = p[1][4] else counts[i] = 1 end
-        end
-        return {entries, counts, r[3] or {}}
+        local idle = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), '-', '+', tonumber(ARGV[4]))
+        if #idle == 0 then return {{}, {}, {}} end
+        local ids, counts = {}, {}
+        for i, p in ipairs(idle) do ids[i] = p[1]; counts[p[1]] = p[4] + 1 end
+        local entries = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), unpack(ids))
+        local got, claimedCounts, deleted = {}, {}, {}
+        for i, e in ipairs(entries) do got[e[1]] = true; claimedCounts[i] = counts[e[1]] end
+        for _, id in ipairs(ids) do if not got[id] then deleted[#deleted + 1] = id end end
+        return {entries, claimedCounts, deleted}
         """;
 
     /// <summary>
@@ -145,6 +149,39 @@ internal static class StreamScripts
         """;
 
     /// <summary>
+    /// Marks this consumer alive, then removes the consumers that left: nothing pending, idle at least the given time,
+    /// and not marked alive within it. The mark is needed because Redis before 7.2 counts a consumer's idle time from
+    /// its last delivery, not its last read, so a live replica with nothing to do looks as idle as a gone one. Checked
+    /// and deleted in one step, so a consumer that holds entries is never deleted (<c>XGROUP DELCONSUMER</c> would drop
+    /// them from the pending list). Only the replica that takes the lock removes; the others find it taken until it
+    /// expires. KEYS: stream, lock, alive (sorted set: consumer by last mark, Unix ms).
+    /// ARGV: group, this consumer, min idle (ms), lock time (ms). Returns {name, idle ms, ...} of the removed consumers.
+    /// </summary>
+    public const string PruneConsumers = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local minIdle = tonumber(ARGV[3])
+        redis.call('ZADD', KEYS[3], now, ARGV[2])
+        if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+        if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', tonumber(ARGV[4])) then return {} end
+        redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - 2 * minIdle)
+        local removed = {}
+        for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+          local info = {}
+          for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+          local mark = redis.call('ZSCORE', KEYS[3], info['name'])
+          local quiet = (not mark) or now - tonumber(mark) >= minIdle
+          if info['pending'] == 0 and info['idle'] >= minIdle and quiet and info['name'] ~= ARGV[2] then
+            redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+            redis.call('ZREM', KEYS[3], info['name'])
+            removed[#removed + 1] = info['name']
+            removed[#removed + 1] = info['idle']
+          end
+        end
+        return removed
+        """;
+
+    /// <summary>
     /// Moves one dead letter back onto its stream: XADD of the given fields, XDEL from the dead-letter stream, in one
     /// step, only if the dead letter is still there. KEYS: dlq, stream. ARGV: dead letter id, field, value, ...
     /// Returns the new entry id, or false when the dead letter was gone.
@@ -158,15 +195,19 @@ internal static class StreamScripts
 
     /// <summary>
     /// Hands entries this consumer still owns back to the group: they stay pending but look idle for a long time, so
-    /// any peer's next reclaim takes them. Entries a peer already owns are left alone.
-    /// KEYS: stream. ARGV: group, consumer, idle (ms), ids... Returns how many were released.
+    /// any peer's next reclaim takes them. The first <c>unstarted</c> ids never ran here: their delivery count goes back
+    /// by one, which the reclaim adds again. Entries a peer already owns are left alone.
+    /// KEYS: stream. ARGV: group, consumer, idle (ms), unstarted, ids... Returns how many were released.
     /// </summary>
     public const string Release = """
         local released = 0
-        for i = 4, #ARGV do
+        local unstarted = tonumber(ARGV[4])
+        for i = 5, #ARGV do
           local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
           if #p > 0 and p[1][2] == ARGV[2] then
-            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
+            local count = p[1][4]
+            if i - 4 <= unstarted and count > 0 then count = count - 1 end
+            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'RETRYCOUNT', count, 'JUSTID')
             released = released + 1
           end
         end

@@ -13,6 +13,7 @@ public sealed class DlqCommandTests : EngineTestBase
         var jobId = await EnqueueDirectAsync(payload);
         var read = await ReadAsGhostAsync("crashed", 1);
         await Db.ExecuteAsync("XCLAIM", (RedisKey)Stream, "workers", "crashed", 0, read[0].Id, "RETRYCOUNT", 9);
+        await Db.HashSetAsync(Stream + ":starts", read[0].Id, 9);
         return jobId;
     }
 
@@ -28,7 +29,7 @@ public sealed class DlqCommandTests : EngineTestBase
     {
         var settings = Settings(("Worker:Jobs:noop:VisibilityTimeout", "00:00:00.300"), ("Worker:Jobs:noop:ClaimInterval", "00:00:00.100"));
         var jobId = await DeadLetterAsync("""{"effect":true}""");
-        // Without job state the delivery count alone decides: the entry is dead-lettered as a suspected poison.
+        // Without job state the starts recorded in Redis decide: the entry is dead-lettered as a suspected poison.
         var stateless = new Dictionary<string, string?>(settings) { ["Worker:Jobs:noop:PersistState"] = "false" };
         await using (var host = await WorkerTestHost.StartAsync(stateless))
         {

@@ -107,8 +107,10 @@ public sealed class FailureTests : EngineTestBase
     {
         var jobId = await EnqueueDirectAsync("{}");
         var read = await ReadAsGhostAsync("crashed-consumer");
-        // As if it had crashed its workers five times: Redis counts deliveries, RETRYCOUNT sets the count.
+        // As if it had crashed its workers five times: Redis counts deliveries, RETRYCOUNT sets the count, and each
+        // redelivery's start was recorded before its handler ran.
         await Db.ExecuteAsync("XCLAIM", (RedisKey)Stream, "workers", "crashed-consumer", 0, read[0].Id, "RETRYCOUNT", 5);
+        await Db.HashSetAsync(Stream + ":starts", read[0].Id, 5);
 
         await using var host = await WorkerTestHost.StartAsync(Settings(
             ("Worker:Jobs:noop:MaxDeliveries", "5"),

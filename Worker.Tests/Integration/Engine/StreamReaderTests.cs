@@ -16,7 +16,11 @@ public sealed class StreamReaderTests : EngineTestBase
 {
     public enum Kind { Socket, Multiplexer }
 
-    private static readonly TimeSpan Block = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Block time of a read a test waits to see parked: longer than <see cref="Eventually.DefaultTimeout"/>, so the
+    /// probe's deadline ends the wait, never the read's own timeout (a read that ended unseen never parks again).
+    /// </summary>
+    private static readonly TimeSpan Block = TimeSpan.FromSeconds(60);
 
     private static async Task<IStreamReader> ConnectAsync(Kind kind, string? configuration = null)
     {
@@ -28,10 +32,18 @@ public sealed class StreamReaderTests : EngineTestBase
 
     private Task CreateGroupAsync() => Db.StreamCreateConsumerGroupAsync(Stream, "workers", "$", createStream: true);
 
-    /// <summary>True once the reader's connection is blocked on Redis (on <paramref name="server"/>, else the test Redis).</summary>
-    private static async Task<bool> ParkedAsync(IStreamReader reader, IServer? server = null) =>
-        ((string?)await (server is null ? Db.ExecuteAsync("CLIENT", "LIST") : server.ExecuteAsync("CLIENT", "LIST")))!.Split('\n')
-            .Any(c => c.StartsWith($"id={reader.ClientId} ", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal));
+    /// <summary>Waits until <paramref name="read"/> is blocked on Redis (on <paramref name="server"/>, else the test Redis).</summary>
+    private static Task WaitParkedAsync(IStreamReader reader, Task read, IServer? server = null) =>
+        Eventually.TrueAsync(
+            async () =>
+            {
+                // A read that ended (an error, or its block time) will not park again: say so now, not at the deadline.
+                Assert.That(read.IsCompleted, Is.False, () => $"the read ended before it was seen parked: {read.Exception?.GetBaseException().Message ?? "no entries"}");
+                var clients = (string?)await (server is null ? Db.ExecuteAsync("CLIENT", "LIST") : server.ExecuteAsync("CLIENT", "LIST"));
+                return clients!.Split('\n')
+                    .Any(c => c.StartsWith($"id={reader.ClientId} ", StringComparison.Ordinal) && c.Contains("flags=b", StringComparison.Ordinal));
+            },
+            "the read to park");
 
     [Test]
     public async Task ReadAsync_EntryAddedWhileParked_ReturnsItWithItsFields([Values] Kind kind)
@@ -41,7 +53,7 @@ public sealed class StreamReaderTests : EngineTestBase
 
         // The socket reader waits on the caller's thread, as the read loop's own pool thread does.
         var read = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, Block));
-        await Eventually.TrueAsync(() => ParkedAsync(reader), "the read to park");
+        await WaitParkedAsync(reader, read);
         var id = await AddRawAsync(("type", "noop"), ("payload", """{"n":1}"""), ("job_id", "j1"));
         var entry = (await read.WaitAsync(TimeSpan.FromSeconds(10))).Single();
 
@@ -94,7 +106,7 @@ public sealed class StreamReaderTests : EngineTestBase
         var id = (string)(await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.Zero)).Single().Id!;
 
         var read = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, Block, new[] { id }));
-        await Eventually.TrueAsync(() => ParkedAsync(reader), "the read to park");
+        await WaitParkedAsync(reader, read);
 
         Assert.That(await PendingAsync(), Is.Zero, "the ack was applied before the read parked, not when it returns");
         await AddRawAsync(("type", "noop"), ("payload", "{}"));
@@ -219,8 +231,8 @@ public sealed class StreamReaderTests : EngineTestBase
     {
         await CreateGroupAsync();
         await using var reader = await ConnectAsync(kind);
-        var read = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.FromSeconds(30)));
-        await Eventually.TrueAsync(() => ParkedAsync(reader), "the read to park");
+        var read = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, Block));
+        await WaitParkedAsync(reader, read);
         var watch = Stopwatch.StartNew();
 
         await StreamReaders.UnblockAllAsync(TestEnvironment.Redis, [reader]);
@@ -236,8 +248,8 @@ public sealed class StreamReaderTests : EngineTestBase
         await CreateGroupAsync();
         await using var reader = await ConnectAsync(Kind.Socket);
         var first = reader.ClientId;
-        var read = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.FromSeconds(30)));
-        await Eventually.TrueAsync(() => ParkedAsync(reader), "the read to park");
+        var read = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, Block));
+        await WaitParkedAsync(reader, read);
 
         await Db.ExecuteAsync("CLIENT", "KILL", "ID", first);
 
@@ -336,8 +348,8 @@ public sealed class StreamReaderTests : EngineTestBase
             var entries = await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.Zero);
 
             Assert.That(entries.Select(e => e.Id), Is.EqualTo(new[] { id }));
-            var parked = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, TimeSpan.FromSeconds(10)));
-            await Eventually.TrueAsync(() => ParkedAsync(reader, cluster.GetServer($"127.0.0.1:{owner}")), "the read to park on the slot's owner");
+            var parked = Task.Run(async () => await reader.ReadAsync(Stream, "workers", "c1", 10, Block));
+            await WaitParkedAsync(reader, parked, cluster.GetServer($"127.0.0.1:{owner}"));
             var next = await db.StreamAddAsync(Stream, "type", "noop");
             Assert.That((await parked.WaitAsync(TimeSpan.FromSeconds(10))).Select(e => e.Id), Is.EqualTo(new[] { next }));
         }

@@ -41,4 +41,20 @@ public sealed class CreditGateTests
 
         Assert.That(async () => await waiting, Throws.InstanceOf<OperationCanceledException>());
     }
+
+    [Test]
+    public async Task Borrow_MoreThanIsFree_NextAcquireWaitsUntilTheDebtIsPaidBack()
+    {
+        var gate = new CreditGate(4);
+        Assert.That(await gate.AcquireAsync(1, 4, CancellationToken.None), Is.EqualTo(4));
+        gate.Borrow(3);
+
+        var waiting = gate.AcquireAsync(1, 4, CancellationToken.None).AsTask();
+        gate.Release(3);
+        Assert.That(waiting.IsCompleted, Is.False, "three released only pay back what was borrowed");
+        Assert.That(gate.TryAcquire(4), Is.Zero, "nothing free to take either");
+
+        gate.Release(2);
+        Assert.That(await waiting.WaitAsync(TimeSpan.FromSeconds(5)), Is.EqualTo(2));
+    }
 }

@@ -162,4 +162,25 @@ public sealed class SlotDispatcherTests
             current = seen;
         }
     }
+
+    [Test]
+    public async Task NextAsync_FirstItemsQueuedBehindOthers_AreTakenAheadOfThemInTheirOwnOrder()
+    {
+        var dispatcher = new SlotDispatcher<int>();
+        dispatcher.TryDispatch(1);
+        dispatcher.TryDispatch(2);
+        dispatcher.TryDispatch(10, first: true);
+        dispatcher.TryDispatch(3);
+        dispatcher.TryDispatch(11, first: true);
+        dispatcher.Complete();
+
+        var taken = new List<int>();
+        var slot = new SlotDispatcher<int>.Slot();
+        while (await dispatcher.NextAsync(slot))
+        {
+            taken.Add(slot.Item);
+        }
+
+        Assert.That(taken, Is.EqualTo(new[] { 10, 11, 1, 2, 3 }));
+    }
 }

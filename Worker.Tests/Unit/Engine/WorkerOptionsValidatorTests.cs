@@ -41,6 +41,18 @@ public sealed class WorkerOptionsValidatorTests
     }
 
     [Test]
+    public void Validate_IdleConsumerTimeoutShorterThanTenBlockTimes_RefusedButZeroTurnsRemovalOff()
+    {
+        var tooShort = new JobTypeOptions { BlockTime = TimeSpan.FromSeconds(2), IdleConsumerTimeout = TimeSpan.FromSeconds(10) };
+
+        Assert.That(Validator().Validate(null, With(tooShort)).Failures, Is.EqualTo(new[]
+        {
+            "Worker:Jobs:noop:IdleConsumerTimeout must be zero (keep every consumer) or at least ten times BlockTime, 00:00:20 (was 00:00:10)",
+        }));
+        Assert.That(Validator().Validate(null, With(new JobTypeOptions { IdleConsumerTimeout = TimeSpan.Zero })).Succeeded, Is.True);
+    }
+
+    [Test]
     public void Validate_UnknownJobType_NamesTheKnownOnes()
     {
         var options = new WorkerOptions { Jobs = { ["mail"] = new JobTypeOptions() } };
