@@ -125,7 +125,8 @@ public sealed class FleetChurnTests
     [Test]
     public async Task KillNine_OneOfTwoReplicasUnderLoad_EveryEntryItHeldIsReclaimedWithinTheBound()
     {
-        var settings = Settings();
+        // noop's shipped values, named here because the bound on what a replica holds follows from them.
+        var settings = Settings(("Worker:Jobs:noop:Concurrency", "3"), ("Worker:Jobs:noop:BatchSize", "100"));
         using var victim = WorkerProcess.Start(settings, "run");
         using var survivor = WorkerProcess.Start(settings, "run");
         var backlog = await EnqueueAsync(1000, """{"delay_ms":100}""");
@@ -149,6 +150,7 @@ public sealed class FleetChurnTests
             var bound = Visibility + ClaimInterval + Slack;
             TestContext.Out.WriteLine(
                 $"churn: kill -9 under load: held {held.Length} entries, all reclaimed after {recovered.TotalSeconds:0.0} s (bound {bound.TotalSeconds:0.0} s, visibility {Visibility.TotalSeconds:0} s)");
+            Assert.That(held, Has.Length.LessThanOrEqualTo(3 + 100), "a replica holds at most Concurrency + BatchSize entries, finished ones with acks not yet sent included");
             Assert.That(recovered, Is.LessThanOrEqualTo(bound), $"{held.Length} entries came back one claim at a time");
             Assert.That(survivor.HasExited, Is.False, survivor.StandardError);
         }
