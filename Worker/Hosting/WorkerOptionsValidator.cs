@@ -45,6 +45,11 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, 
                 failures.Add($"{key}:BatchSize must be between 1 and {MaxBatchSize} (was {job.BatchSize})");
             }
 
+            if (job.Prefetch < TimeSpan.Zero)
+            {
+                failures.Add($"{key}:Prefetch must not be negative (was {job.Prefetch}; zero holds one entry beyond the running ones)");
+            }
+
             Positive(failures, $"{key}:HandlerTimeout", job.HandlerTimeout);
             Positive(failures, $"{key}:ClaimInterval", job.ClaimInterval);
             Positive(failures, $"{key}:BlockTime", job.BlockTime);

@@ -7,10 +7,16 @@ internal sealed class JobTypeOptions
     public const int DefaultConcurrency = 3;
 
     /// <summary>
-    /// Default number of entries read in one round trip. It is also how many entries a replica may hold beyond the
-    /// running ones, so it stays small for slow jobs (peers share the work); raise it for fast ones.
+    /// Default cap on the entries read in one round trip, which is also the most a replica holds beyond its running
+    /// ones. How many it holds below the cap follows the job duration (<see cref="Prefetch"/>).
     /// </summary>
-    public const int DefaultBatchSize = 10;
+    public const int DefaultBatchSize = 1000;
+
+    /// <summary>
+    /// Default work a replica holds beyond its running jobs, as time at the measured job duration: 150 ms. Fast jobs
+    /// read in batches up to <see cref="BatchSize"/>; 100 ms jobs on 3 slots hold 5; jobs of a second or more hold 1.
+    /// </summary>
+    public static readonly TimeSpan DefaultPrefetch = TimeSpan.FromMilliseconds(150);
 
     /// <summary>Default time one execution of a handler may take: 30 seconds.</summary>
     public static readonly TimeSpan DefaultHandlerTimeout = TimeSpan.FromSeconds(30);
@@ -52,6 +58,9 @@ internal sealed class JobTypeOptions
     public int Concurrency { get; set; }
 
     public int BatchSize { get; set; } = DefaultBatchSize;
+
+    /// <summary>Work held beyond the running jobs, as time at the measured job duration (at least 1 entry, at most <see cref="BatchSize"/>).</summary>
+    public TimeSpan Prefetch { get; set; } = DefaultPrefetch;
 
     /// <summary>One execution's limit; it fires up to a tenth of itself (at most 100 ms) late (<see cref="AttemptTimeouts"/>).</summary>
     public TimeSpan HandlerTimeout { get; set; } = DefaultHandlerTimeout;

@@ -10,6 +10,7 @@ internal sealed record JobTypeSettings
     public required string Group { get; init; }
     public required int Concurrency { get; init; }
     public required int BatchSize { get; init; }
+    public required TimeSpan Prefetch { get; init; }
     public required TimeSpan HandlerTimeout { get; init; }
     public required TimeSpan VisibilityTimeout { get; init; }
     public required TimeSpan ClaimInterval { get; init; }
@@ -51,6 +52,7 @@ internal sealed record JobTypeSettings
             Group = string.IsNullOrWhiteSpace(options.Group) ? DefaultGroup : options.Group,
             Concurrency = options.Concurrency <= 0 ? JobTypeOptions.DefaultConcurrency : options.Concurrency,
             BatchSize = options.BatchSize,
+            Prefetch = options.Prefetch,
             HandlerTimeout = options.HandlerTimeout,
             VisibilityTimeout = options.VisibilityTimeout,
             ClaimInterval = options.ClaimInterval,

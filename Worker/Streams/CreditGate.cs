@@ -13,17 +13,21 @@ internal sealed class CreditGate(int capacity)
 
     public int Capacity => _capacity;
 
-    /// <summary>Waits until at least <paramref name="min"/> credits are free, then takes up to <paramref name="max"/>.</summary>
-    public async ValueTask<int> AcquireAsync(int min, int max, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until at least <paramref name="min"/> credits are free beyond <paramref name="reserve"/>, then takes up to
+    /// <paramref name="max"/> of those. The reserve is the part of the capacity not to be used now (a consumer that
+    /// holds less than it may, because its jobs are slow); it is read again at every release.
+    /// </summary>
+    public async ValueTask<int> AcquireAsync(int min, int max, CancellationToken cancellationToken, int reserve = 0)
     {
         while (true)
         {
             Task wait;
             lock (_lock)
             {
-                if (_available >= min)
+                if (_available - reserve >= min)
                 {
-                    var taken = Math.Min(max, _available);
+                    var taken = Math.Min(max, _available - reserve);
                     _available -= taken;
                     return taken;
                 }

@@ -60,6 +60,7 @@ internal sealed partial class JobConsumer
     private readonly CancellationTokenSource _hardStop;
     private readonly CreditGate _credits;
     private readonly ReclaimSchedule _reclaim;
+    private readonly PrefetchSizer _prefetch;
     private readonly List<Task> _tasks = [];
     private IStreamReader? _reader;
     private Task<IStreamReader>? _readerConnecting;
@@ -81,6 +82,7 @@ internal sealed partial class JobConsumer
         _settings = stream.Settings;
         _credits = new CreditGate(_settings.Concurrency + _settings.BatchSize);
         _reclaim = new ReclaimSchedule(_settings.ClaimInterval, time);
+        _prefetch = new PrefetchSizer(_settings.Prefetch, _settings.Concurrency, _settings.BatchSize);
         _hardStop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         var now = time.GetUtcNow().UtcTicks;
         (_readerBeatTicks, _maintenanceBeatTicks, _lastProgressTicks) = (now, now, now);
@@ -221,9 +223,12 @@ internal sealed partial class JobConsumer
         // After a full read a backlog is likely: read again without blocking. Any shorter read blocks next time,
         // so an idle consumer is always parked on Redis and picks a new entry up at once.
         var backlog = false;
-        var minCredits = Math.Max(1, Math.Min(_settings.BatchSize, _credits.Capacity) / 2);
         while (!stopping.IsCancellationRequested)
         {
+            // Half of what this consumer should hold beyond its slots now: a busy one reads in batches, an idle one
+            // as soon as one job arrives.
+            var prefetch = _prefetch.Size;
+            var minCredits = Math.Max(1, prefetch / 2);
             Beat(ref _readerBeatTicks);
             // Until the next read returns, acks go through the acker: the reader may wait for credits or park.
             Interlocked.Exchange(ref _acksToAcker, 1);
@@ -240,7 +245,7 @@ internal sealed partial class JobConsumer
                 // A look for abandoned entries goes out with the first free credit: under overload, reclaimed work takes
                 // each slot that frees up, ahead of the reader's next batch, instead of waiting for half a batch.
                 var reclaimDue = _reclaim.IsDue;
-                var acquiring = AcquireCreditsAsync(reclaimDue ? 1 : minCredits, stopping);
+                var acquiring = AcquireCreditsAsync(reclaimDue ? 1 : minCredits, prefetch, stopping);
                 if (!acquiring.IsCompleted)
                 {
                     // Every slot is busy: the acks finished so far must not wait for one to free up.
@@ -250,7 +255,7 @@ internal sealed partial class JobConsumer
                 var credits = await acquiring;
                 if (reclaimDue)
                 {
-                    credits = await ReclaimBeforeReadAsync(credits);
+                    credits = await ReclaimBeforeReadAsync(credits, prefetch);
                     if (credits < minCredits)
                     {
                         // All went to reclaimed entries (look again: more may wait), or too few are left for a
@@ -350,9 +355,9 @@ internal sealed partial class JobConsumer
     /// until they are done), so a dead replica's entries come back in one look, not one freed slot at a time.
     /// </summary>
     /// <returns>What is left of <paramref name="credits"/> for the read.</returns>
-    private async Task<int> ReclaimBeforeReadAsync(int credits)
+    private async Task<int> ReclaimBeforeReadAsync(int credits, int prefetch)
     {
-        var asked = Math.Max(credits, _settings.BatchSize);
+        var asked = Math.Max(credits, prefetch);
         ReclaimResult result;
         try
         {
@@ -475,8 +480,11 @@ internal sealed partial class JobConsumer
         }
     }
 
-    /// <summary>Waits for free slots, beating every second so long jobs do not look like a dead reader.</summary>
-    private async Task<int> AcquireCreditsAsync(int min, CancellationToken stopping)
+    /// <summary>
+    /// Waits for free slots, beating every second so long jobs do not look like a dead reader. The consumer holds at most
+    /// its slots plus <paramref name="prefetch"/> entries: the rest of <c>BatchSize</c> is held back.
+    /// </summary>
+    private async Task<int> AcquireCreditsAsync(int min, int prefetch, CancellationToken stopping)
     {
         while (true)
         {
@@ -484,7 +492,8 @@ internal sealed partial class JobConsumer
             tick.CancelAfter(ReaderBeatInterval);
             try
             {
-                return await _credits.AcquireAsync(min, _settings.BatchSize, tick.Token);
+                return await _credits.AcquireAsync(
+                    min, Math.Min(_settings.BatchSize, _settings.Concurrency + prefetch), tick.Token, reserve: _settings.BatchSize - prefetch);
             }
             catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
             {
@@ -526,9 +535,11 @@ internal sealed partial class JobConsumer
             }
 
             DeliveryOutcome outcome;
+            var started = _time.GetTimestamp();
             try
             {
                 outcome = await _executor.ExecuteAsync(delivery, _hardStop.Token);
+                _prefetch.Record(_time.GetElapsedTime(started));
             }
             catch (Exception e)
             {

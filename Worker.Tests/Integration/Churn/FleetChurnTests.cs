@@ -168,7 +168,8 @@ public sealed class FleetChurnTests
         var workers = new[] { WorkerProcess.Start(settings, "run"), WorkerProcess.Start(settings, "run") };
         var ledger = new List<string>();
         using var stop = new CancellationTokenSource();
-        var produce = ProduceAsync(60, """{"delay_ms":100,"effect":true}""", ledger, stop.Token);
+        // Half of what the two replicas can run (3 slots each, 100 ms jobs): load, but a backlog that drains.
+        var produce = ProduceAsync(30, """{"delay_ms":100,"effect":true}""", ledger, stop.Token);
         var kills = 0;
         try
         {
@@ -200,7 +201,7 @@ public sealed class FleetChurnTests
 
             await Eventually.TrueAsync(async () => await SucceededAsync(all) == all.Length, $"all {all.Length} jobs to succeed", TimeSpan.FromSeconds(180));
             var effects = await EffectsAsync(all);
-            TestContext.Out.WriteLine($"churn: 9 restarts ({kills} kill -9) under 60 jobs/s: {all.Length} jobs, {effects.Count} with an effect, dead letters {await Db.StreamLengthAsync(_stream + ":dlq")}");
+            TestContext.Out.WriteLine($"churn: 9 restarts ({kills} kill -9) under 30 jobs/s: {all.Length} jobs, {effects.Count} with an effect, dead letters {await Db.StreamLengthAsync(_stream + ":dlq")}");
             Assert.Multiple(async () =>
             {
                 Assert.That(await Db.StreamLengthAsync(_stream + ":dlq"), Is.Zero, "no good job dead-lettered by replicas going away");
@@ -216,6 +217,62 @@ public sealed class FleetChurnTests
                 await produce;
             }
 
+            foreach (var worker in workers)
+            {
+                worker.Dispose();
+            }
+        }
+    }
+
+    [Test]
+    public async Task SlowJobs_TwoReplicasStartOnAQueue_ShareItEvenly()
+    {
+        // What a replica holds follows the job duration: 100 ms jobs on 3 slots hold 5 beyond the running ones, so
+        // neither replica hoards the queue although the read cap (BatchSize) is 1,000.
+        var ports = new[] { Ports.Free(), Ports.Free() };
+        var workers = ports.Select(port => WorkerProcess.Start(
+            Settings(("Worker:Http:Port", port.ToString(CultureInfo.InvariantCulture)), ("Worker:Http:Host", "127.0.0.1")), "run")).ToArray();
+        try
+        {
+            using var http = new HttpClient();
+            async Task<double> ProcessedAsync(int port)
+            {
+                try
+                {
+                    var line = (await http.GetStringAsync($"http://127.0.0.1:{port}/metrics")).Split('\n')
+                        .FirstOrDefault(l => l.StartsWith("worker_jobs_processed_total{", StringComparison.Ordinal) && l.Contains("job_type=\"noop\"", StringComparison.Ordinal));
+                    return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                }
+                catch (HttpRequestException)
+                {
+                    return 0;
+                }
+            }
+
+            // Both reading before the jobs arrive, as a deploy's replicas are when a burst comes.
+            await Eventually.TrueAsync(
+                async () => await Engine.EngineTestBase.ReaderParkedAsync(ConsumerOf(workers[0])) && await Engine.EngineTestBase.ReaderParkedAsync(ConsumerOf(workers[1])),
+                "both replicas' readers parked on the stream", TimeSpan.FromSeconds(60));
+            var jobs = await EnqueueAsync(200, """{"delay_ms":100}""");
+            var held = new List<string>();
+            var sampling = Task.Run(async () =>
+            {
+                while (held.Count < 100)
+                {
+                    var consumers = await Db.StreamConsumerInfoAsync(_stream, Group);
+                    held.Add(string.Join("/", consumers.Select(c => c.PendingMessageCount)));
+                    await Task.Delay(100);
+                }
+            });
+            var done = await Eventually.GetAsync(
+                async () => new[] { await ProcessedAsync(ports[0]), await ProcessedAsync(ports[1]) },
+                counts => counts.Sum() >= jobs.Count, $"the {jobs.Count} jobs to be processed", TimeSpan.FromSeconds(120));
+            TestContext.Out.WriteLine($"churn: 200 jobs of 100 ms over two replicas: {done[0]} and {done[1]}");
+            TestContext.Out.WriteLine($"held by each, every 100 ms: {string.Join(" ", held.Take(40))}");
+            Assert.That(done.Max(), Is.LessThanOrEqualTo(0.6 * jobs.Count), "neither replica did more than 60%");
+        }
+        finally
+        {
             foreach (var worker in workers)
             {
                 worker.Dispose();

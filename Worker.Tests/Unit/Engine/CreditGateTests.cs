@@ -57,4 +57,17 @@ public sealed class CreditGateTests
         gate.Release(2);
         Assert.That(await waiting.WaitAsync(TimeSpan.FromSeconds(5)), Is.EqualTo(2));
     }
+
+    [Test]
+    public async Task AcquireAsync_WithAReserve_TakesOnlyWhatIsFreeBeyondIt()
+    {
+        var gate = new CreditGate(10);
+
+        Assert.That(await gate.AcquireAsync(1, 10, CancellationToken.None, reserve: 7), Is.EqualTo(3));
+        var waiting = gate.AcquireAsync(1, 10, CancellationToken.None, reserve: 7).AsTask();
+        Assert.That(waiting.IsCompleted, Is.False, "seven free, all of them held back");
+
+        gate.Release(2);
+        Assert.That(await waiting.WaitAsync(TimeSpan.FromSeconds(5)), Is.EqualTo(2));
+    }
 }
