@@ -60,7 +60,7 @@ internal sealed partial class ConsumerPoolService(
             var consumer = new JobConsumer(
                 stream,
                 executor,
-                () => StreamReaders.ConnectAsync(connections.Value.Redis!, $"{consumerName}:reader", settings.BlockTime),
+                () => StreamReaders.ConnectAsync(connections.Value.Redis!, redis, settings.StreamKey, $"{consumerName}:reader", settings.BlockTime),
                 time,
                 loggers.CreateLogger<JobConsumer>());
             consumers.Add(consumer);
