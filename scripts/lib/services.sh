@@ -136,7 +136,7 @@ start_redis_cluster() {
     redis-server --bind 127.0.0.1 --port "$port" --dir "$dir/$port" --daemonize yes \
       --pidfile "$dir/$port/redis.pid" --logfile "$dir/$port/redis.log" \
       --appendonly yes --appendfsync everysec --save "" \
-      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "${CLUSTER_NODE_TIMEOUT:-2000}" >/dev/null
+      --repl-diskless-sync-delay 0 --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "${CLUSTER_NODE_TIMEOUT:-2000}" >/dev/null
     addrs+=("127.0.0.1:$port")
   done
   local deadline=$((SECONDS + 20))
