@@ -15,6 +15,9 @@ namespace Worker.Tests.Integration.Cluster;
 [TestFixture]
 public sealed class ClusterFailoverTests
 {
+    /// <summary>Confirmed enqueues before the kill, and again after it: 150.</summary>
+    private const int Enough = 150;
+
     [Test]
     public async Task Run_MasterKilledWhileEnqueueing_EveryConfirmedJobRunsOnceAndTheReaderFollows()
     {
@@ -36,7 +39,8 @@ public sealed class ClusterFailoverTests
         var killed = false;
         var killedAt = TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(45) && confirmedAfterKill < 200)
+        // Bounded from the kill, not from the start: on a busy machine the first 100 enqueues alone can take seconds.
+        while (confirmedAfterKill < Enough && (!killed || clock.Elapsed - killedAt < TimeSpan.FromSeconds(60)))
         {
             var id = Guid.NewGuid().ToString("N");
             try
@@ -50,7 +54,7 @@ public sealed class ClusterFailoverTests
                 failures++;
             }
 
-            if (!killed && confirmed.Count >= 200)
+            if (!killed && confirmed.Count >= Enough)
             {
                 owner.Kill();
                 killed = true;
@@ -60,11 +64,11 @@ public sealed class ClusterFailoverTests
 
         TestContext.Out.WriteLine($"killed at {killedAt.TotalSeconds:0.0} s; {confirmed.Count} confirmed, {failures} failed, done at {clock.Elapsed.TotalSeconds:0.0} s");
 
-        Assert.That(confirmedAfterKill, Is.EqualTo(200), $"enqueues go on after the failover ({failures} failed on the way)");
+        Assert.That(confirmedAfterKill, Is.EqualTo(Enough), $"enqueues go on after the failover ({failures} failed on the way)");
         var ids = confirmed.ToArray();
         await Eventually.TrueAsync(
             async () => await Infrastructure.ScalarAsync<long>("SELECT count(*) FROM jobs WHERE type = 'noop' AND id = ANY($1) AND status = 'succeeded'", new object[] { ids }) == ids.Length,
-            $"all {ids.Length} confirmed jobs succeeded", TimeSpan.FromSeconds(60));
+            $"all {ids.Length} confirmed jobs succeeded", TimeSpan.FromSeconds(120));
         Assert.That(
             await Infrastructure.ScalarAsync<long>("SELECT count(*) FROM noop_effects WHERE job_id = ANY($1)", new object[] { ids }),
             Is.EqualTo(ids.Length), "one effect per job");
