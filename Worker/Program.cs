@@ -11,6 +11,7 @@ internal static class Program
           run                                   run the worker service (default)
           migrate                               apply the database migrations
           enqueue <type> <payload-json> [--job-id ID]
+          enqueue <type> --from FILE|- [--job-id-field NAME] [--batch-size N]  one JSON payload a line
           stats [--json] [--type T]             per job type: length, lag, pending, consumers, dead letters
           pending [--json] [--type T] [--count N]  entries delivered and not acked, per consumer
           dlq list|show|replay|purge ...        dead letters (Worker dlq for the options)

@@ -13,11 +13,21 @@ internal static class Infrastructure
         return ConnectionMultiplexer.Connect(options);
     });
 
+    private static readonly Lazy<ConnectionMultiplexer> LazyCluster = new(() =>
+    {
+        var options = ConfigurationOptions.Parse(TestEnvironment.RedisCluster);
+        options.AllowAdmin = true;
+        return ConnectionMultiplexer.Connect(options);
+    });
+
     private static readonly Lazy<NpgsqlDataSource> LazyPostgres = new(() => NpgsqlDataSource.Create(TestEnvironment.Postgres));
 
     public static ConnectionMultiplexer Redis => LazyRedis.Value;
 
     public static IDatabase Db => Redis.GetDatabase();
+
+    /// <summary>The test Redis Cluster, through a multiplexer that follows its slots.</summary>
+    public static ConnectionMultiplexer Cluster => LazyCluster.Value;
 
     public static NpgsqlDataSource Postgres => LazyPostgres.Value;
 
@@ -49,6 +59,11 @@ internal static class Infrastructure
         if (LazyRedis.IsValueCreated)
         {
             LazyRedis.Value.Dispose();
+        }
+
+        if (LazyCluster.IsValueCreated)
+        {
+            LazyCluster.Value.Dispose();
         }
 
         if (LazyPostgres.IsValueCreated)

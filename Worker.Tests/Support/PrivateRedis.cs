@@ -18,7 +18,8 @@ internal sealed class PrivateRedis : IDisposable
     {
     }
 
-    private PrivateRedis(bool tls, string[] extraArgs) => (Port, Tls, _extraArgs) = (Ports.Free(), tls, extraArgs);
+    private PrivateRedis(bool tls, string[] extraArgs) =>
+        (Port, Tls, _extraArgs) = (extraArgs.Contains("--cluster-enabled") ? Ports.FreeForCluster() : Ports.Free(), tls, extraArgs);
 
     public int Port { get; }
 
@@ -69,6 +70,15 @@ internal sealed class PrivateRedis : IDisposable
         }, $"redis-server on port {Port} to answer");
     }
 
+    public bool Running => _process is { HasExited: false };
+
+    /// <summary>SIGSTOP or SIGCONT: a node that stalls without closing its connections.</summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
     /// <summary>SIGKILL: Redis gets no chance to save; only what AOF already has survives.</summary>
     public void Kill()
     {
@@ -81,6 +91,12 @@ internal sealed class PrivateRedis : IDisposable
 
     public void Dispose()
     {
+        if (_process is { HasExited: false })
+        {
+            // A stopped process ignores nothing but SIGKILL; continue it anyway so nothing is left frozen.
+            Signal("CONT");
+        }
+
         Kill();
         _process?.Dispose();
         Directory.Delete(_dir, recursive: true);

@@ -7,6 +7,9 @@ internal static class TestEnvironment
 
     public static string Postgres => Require("WORKER_TEST_POSTGRES");
 
+    /// <summary>The test Redis Cluster (3 masters, 3 replicas): its nodes, comma-separated, as a configuration string.</summary>
+    public static string RedisCluster => Require("WORKER_TEST_REDIS_CLUSTER");
+
     /// <summary>The test Redis's host and port, for tests that reach it through another address or a proxy.</summary>
     public static (string Host, int Port) RedisAddress =>
         StackExchange.Redis.ConfigurationOptions.Parse(Redis).EndPoints.Single() switch
@@ -31,5 +34,5 @@ internal static class TestEnvironment
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
             ? value
-            : throw new InvalidOperationException($"{name} is not set: run the tests through ./scripts/test, which starts Redis and PostgreSQL");
+            : throw new InvalidOperationException($"{name} is not set: run the tests through ./scripts/test, which starts Redis (single and a cluster) and PostgreSQL");
 }

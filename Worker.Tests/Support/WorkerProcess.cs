@@ -21,12 +21,16 @@ internal sealed class WorkerProcess : IDisposable
 
     public string StandardOutput { get { lock (_stdout) { return _stdout.ToString(); } } }
 
-    public static WorkerProcess Start(IDictionary<string, string?> settings, params string[] args)
+    public static WorkerProcess Start(IDictionary<string, string?> settings, params string[] args) => StartWithInput(settings, null, args);
+
+    /// <summary>With <paramref name="input"/> on its standard input (then closed), when given.</summary>
+    public static WorkerProcess StartWithInput(IDictionary<string, string?> settings, string? input, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
+            RedirectStandardInput = input is not null,
             UseShellExecute = false,
         };
         info.ArgumentList.Add(TestEnvironment.WorkerDll);
@@ -53,6 +57,12 @@ internal sealed class WorkerProcess : IDisposable
         worker.Id = process.Id;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        if (input is not null)
+        {
+            process.StandardInput.Write(input);
+            process.StandardInput.Close();
+        }
+
         return worker;
     }
 

@@ -128,7 +128,7 @@ internal static class DlqCommand
         List<(JobTypeSettings Settings, DeadLetterStore Store)> stores, DeadLetterFilter filter, int rate, int limit, bool dryRun)
     {
         var matching = await MatchingAsync(stores, filter, limit);
-        var progress = new Progress(matching.Count, dryRun ? "would replay" : "replaying");
+        var progress = new ProgressBar(matching.Count, dryRun ? "would replay" : "replaying");
         var interval = TimeSpan.FromSeconds(1.0 / rate);
         var clock = Stopwatch.StartNew();
         var moved = 0;
@@ -231,29 +231,5 @@ internal static class DlqCommand
         }
 
         stdout.WriteByte((byte)'\n');
-    }
-
-    /// <summary>A one-line progress bar on a terminal; silent when stderr is redirected (scripts, CI).</summary>
-    private sealed class Progress(int total, string label)
-    {
-        private readonly bool _visible = !Console.IsErrorRedirected && total > 0;
-
-        public void Report(int done)
-        {
-            if (_visible)
-            {
-                var width = 30;
-                var filled = total == 0 ? width : done * width / total;
-                Console.Error.Write($"\r{label} [{new string('#', filled)}{new string('.', width - filled)}] {done}/{total}");
-            }
-        }
-
-        public void Done()
-        {
-            if (_visible)
-            {
-                Console.Error.WriteLine();
-            }
-        }
     }
 }

@@ -16,6 +16,9 @@ internal sealed class WorkerOptions
     /// <summary>Must stay shorter than the host's shutdown timeout, which the host sets from it.</summary>
     public TimeSpan DrainTimeout { get; set; } = DefaultDrainTimeout;
 
+    /// <summary>What a write to Redis waits for (<c>Worker:Redis</c>).</summary>
+    public RedisWriteOptions Redis { get; set; } = new();
+
     /// <summary>Job types by name, e.g. <c>Worker:Jobs:link-metadata</c>.</summary>
     public Dictionary<string, JobTypeOptions> Jobs { get; set; } = new(StringComparer.Ordinal);
 }

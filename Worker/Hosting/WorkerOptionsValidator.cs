@@ -21,6 +21,12 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, 
             RawConfigurationCheck.Check(job, typeof(JobTypeOptions), failures);
         }
 
+        RawConfigurationCheck.Check(configuration.GetSection($"{root}:Redis"), typeof(RedisWriteOptions), failures);
+        if (options.Redis.ReplicaTimeout < TimeSpan.FromMilliseconds(1) || options.Redis.ReplicaTimeout > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"{root}:Redis:ReplicaTimeout must be between 00:00:00.001 and 00:01:00 (was {options.Redis.ReplicaTimeout})");
+        }
+
         if (options.DrainTimeout <= TimeSpan.Zero || options.DrainTimeout > TimeSpan.FromMinutes(10))
         {
             failures.Add($"{root}:DrainTimeout must be between 00:00:00.001 and 00:10:00 (was {options.DrainTimeout})");

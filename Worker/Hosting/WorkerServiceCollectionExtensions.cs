@@ -47,6 +47,7 @@ internal static class WorkerServiceCollectionExtensions
         services.AddOptions<EventOptions>().Bind(configuration.GetSection(EventOptions.SectionName));
         services.AddSingleton<EventSink>();
         services.AddSingleton<JobEventPublisher>();
+        services.AddSingleton<ReplicatedWrites>();
         services.AddSingleton<JobQueue>();
 
         services.AddJobHandler<NoopHandler>();

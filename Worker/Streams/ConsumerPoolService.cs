@@ -17,6 +17,7 @@ internal sealed partial class ConsumerPoolService(
     IOptions<WorkerOptions> options,
     IOptions<ConnectionOptions> connections,
     IConnectionMultiplexer redis,
+    ReplicatedWrites replicated,
     IServiceProvider services,
     IServiceScopeFactory scopes,
     JobEventPublisher events,
@@ -54,13 +55,13 @@ internal sealed partial class ConsumerPoolService(
 
             var settings = JobTypeSettings.Resolve(handler.JobType, jobOptions);
             var consumerName = $"{prefix}-{pid}-{index++}";
-            var stream = new JobStreamClient(redis, settings, consumerName);
+            var stream = new JobStreamClient(redis, settings, consumerName, replicated);
             var logger = loggers.CreateLogger($"Worker.Jobs.{handler.JobType}");
             var executor = new JobExecutor(scopes, _batcher, handler, stream, events, gate, time, logger);
             var consumer = new JobConsumer(
                 stream,
                 executor,
-                () => StreamReaders.ConnectAsync(connections.Value.Redis!, $"{consumerName}:reader", settings.BlockTime),
+                () => StreamReaders.ConnectAsync(connections.Value.Redis!, redis, settings.StreamKey, $"{consumerName}:reader", settings.BlockTime),
                 time,
                 loggers.CreateLogger<JobConsumer>());
             consumers.Add(consumer);

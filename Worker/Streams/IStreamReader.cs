@@ -13,6 +13,9 @@ internal interface IStreamReader : IAsyncDisposable
     /// <summary>The Redis client id of the connection now parked, or -1: a stop ends the read with <c>CLIENT UNBLOCK</c>.</summary>
     long ClientId { get; }
 
+    /// <summary>The node the reader's connection goes to, when it knows (a cluster has one per slot), else null.</summary>
+    System.Net.EndPoint? Server => null;
+
     /// <summary>
     /// Acks <paramref name="acks"/> (entry ids of the same stream and group), then reads up to <paramref name="count"/>
     /// new entries, waiting at most <paramref name="block"/> for the first (<see cref="TimeSpan.Zero"/>: no wait, the

@@ -12,12 +12,22 @@ namespace Worker.Streams;
 /// <summary>
 /// Enqueues jobs in the wire format (<c>type</c>, <c>payload</c>, <c>job_id</c>, <c>enqueued_at</c>, <c>traceparent</c>),
 /// refusing with <see cref="QueueFullException"/> when the backlog is at the configured maximum. The check and the
-/// appends run in one script, one round trip per batch.
+/// appends run in one script, one round trip per batch. With <c>Worker:Redis:WaitForReplica</c> (the default) an enqueue
+/// returns only once a replica has it, when the master has one, and fails with <see cref="ReplicaWriteTimeoutException"/>
+/// when none confirms in time: the jobs may then be on the master only, and enqueueing them again with the same job
+/// ids is safe.
 /// </summary>
 internal sealed class JobQueue(
-    IConnectionMultiplexer redis, IOptions<WorkerOptions> options, IEnumerable<IJobHandler> handlers, TimeProvider time)
+    IConnectionMultiplexer redis, ReplicatedWrites replicated, IOptions<WorkerOptions> options, IEnumerable<IJobHandler> handlers, TimeProvider time)
 {
     private readonly HashSet<string> _known = handlers.Select(h => h.JobType).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Whether a handler of <paramref name="jobType"/> is registered; <paramref name="known"/> lists those that are.</summary>
+    public bool Knows(string jobType, out string known)
+    {
+        known = string.Join(", ", _known.Order());
+        return _known.Contains(jobType);
+    }
 
     public async Task<string> EnqueueAsync(string jobType, string payloadJson, string? jobId = null, string? traceParent = null)
     {
@@ -25,7 +35,10 @@ internal sealed class JobQueue(
         return jobId ?? ids[0];
     }
 
-    /// <summary>Appends all or none; returns the entry ids in order.</summary>
+    /// <summary>
+    /// Appends all or none; returns the entry ids in order. Throws <see cref="QueueFullException"/> (nothing appended)
+    /// or <see cref="ReplicaWriteTimeoutException"/> (appended on the master, not confirmed by a replica).
+    /// </summary>
     public async Task<IReadOnlyList<string>> EnqueueBatchAsync(string jobType, IReadOnlyList<JobRequest> jobs)
     {
         if (!_known.Contains(jobType))
@@ -45,10 +58,16 @@ internal sealed class JobQueue(
             AddFields(args, jobType, job, job.TraceParent ?? ambient, enqueuedAt);
         }
 
-        var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(StreamScripts.Enqueue, [settings.StreamKey], [.. args]))!;
+        var db = replicated.Enabled ? await replicated.DatabaseAsync() : redis.GetDatabase();
+        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(StreamScripts.Enqueue, [settings.StreamKey], [.. args]))!;
         if ((long)reply[0] == 0)
         {
             throw new QueueFullException(jobType, (long)reply[1], settings.MaxBacklog);
+        }
+
+        if (replicated.Enabled)
+        {
+            await replicated.RequireAsync(settings.StreamKey);
         }
 
         var ids = new string[reply.Length - 1];

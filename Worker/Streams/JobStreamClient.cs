@@ -8,7 +8,7 @@ namespace Worker.Streams;
 /// The Redis commands of one job type's stream on the shared multiplexer (nothing here blocks).
 /// StackExchange.Redis calls take no token: callers bound them with <c>WaitAsync</c> where it matters.
 /// </summary>
-internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSettings settings, string consumer)
+internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSettings settings, string consumer, ReplicatedWrites? replicated = null)
 {
     /// <summary>Idle time given to released entries so any peer's next reclaim takes them: one day.</summary>
     private const long ReleasedIdleMs = 86_400_000;
@@ -36,7 +36,11 @@ internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSetti
 
     public Task<long> AckAsync(RedisValue[] ids) => Db.StreamAcknowledgeAsync(settings.StreamKey, settings.Group, ids);
 
-    /// <summary>Atomically acks and appends to the dead-letter stream. False when this consumer no longer owns the entry.</summary>
+    /// <summary>
+    /// Atomically acks and appends to the dead-letter stream. False when this consumer no longer owns the entry.
+    /// With <see cref="ReplicatedWrites"/> on, it then waits for a replica; one that does not confirm is logged, not
+    /// thrown: the move is atomic, so a failover that undoes it leaves the entry pending, to be delivered again.
+    /// </summary>
     public async Task<bool> DeadLetterAsync(string entryId, IReadOnlyList<NameValueEntry> fields)
     {
         var args = new RedisValue[3 + (fields.Count * 2)];
@@ -49,7 +53,14 @@ internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSetti
             args[4 + (2 * i)] = fields[i].Value;
         }
 
-        var result = await Db.ScriptEvaluateAsync(StreamScripts.DeadLetter, [settings.StreamKey, settings.DeadLetterKey], args);
+        var durable = replicated is { Enabled: true };
+        var db = durable ? await replicated!.DatabaseAsync() : Db;
+        var result = await db.ScriptEvaluateAsync(StreamScripts.DeadLetter, [settings.StreamKey, settings.DeadLetterKey], args);
+        if (durable && (long)result == 1)
+        {
+            await replicated!.ConfirmOrWarnAsync(settings.StreamKey, "dead-letter move");
+        }
+
         return (long)result == 1;
     }
 
@@ -65,10 +76,17 @@ internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSetti
 
         // The member must be unique per retry: the attempt field is in it, and so is the original entry id.
         var member = JsonSerializer.Serialize(flat, StreamJsonContext.Default.StringArray);
-        var result = await Db.ScriptEvaluateAsync(
+        var durable = replicated is { Enabled: true };
+        var db = durable ? await replicated!.DatabaseAsync() : Db;
+        var result = await db.ScriptEvaluateAsync(
             StreamScripts.ScheduleRetry,
             [settings.StreamKey, settings.DelayedKey],
             [settings.Group, entryId, consumer, dueAt.ToUnixTimeMilliseconds(), member]);
+        if (durable && (long)result == 1)
+        {
+            await replicated!.ConfirmOrWarnAsync(settings.StreamKey, "retry schedule");
+        }
+
         return (long)result == 1;
     }
 

@@ -35,32 +35,41 @@ internal sealed class SocketStreamReader : IStreamReader
     private readonly ConfigurationOptions _options;
     private readonly string _clientName;
     private byte[] _command = new byte[1024];
-    private readonly EndPoint _seed;
+    private readonly Func<EndPoint> _locate;
     private EndPoint _endPoint;
     private Connection? _connection;
     private long _clientId = -1;
     private volatile bool _disposed;
 
-    private SocketStreamReader(ConfigurationOptions options, string clientName)
+    private SocketStreamReader(ConfigurationOptions options, string clientName, Func<EndPoint>? locate)
     {
         (_options, _clientName) = (options, clientName);
-        _seed = _endPoint = options.EndPoints[0];
+        var configured = options.EndPoints[0];
+        _locate = locate ?? (() => configured);
+        _endPoint = _locate();
     }
 
     public long ClientId => Interlocked.Read(ref _clientId);
+
+    /// <summary>The node the reader reads from now (or connects to next).</summary>
+    public EndPoint? Server => Volatile.Read(ref _endPoint);
 
     /// <summary>Why this reader cannot serve <paramref name="options"/>, or null when it can.</summary>
     public static string? Unsupported(ConfigurationOptions options) => options switch
     {
         { ServiceName.Length: > 0 } => "Sentinel (serviceName)",
         { Tunnel: not null } => "a tunnel or proxy",
-        _ when options.EndPoints.Count != 1 => $"{options.EndPoints.Count} endpoints, not one",
+        { EndPoints.Count: 0 } => "no endpoint",
         _ => null,
     };
 
-    public static async Task<SocketStreamReader> ConnectAsync(ConfigurationOptions options, string clientName)
+    /// <summary>
+    /// A reader that connects to what <paramref name="locate"/> names (by default the configured endpoint): at first,
+    /// and again after a connection failure. A cluster's <c>MOVED</c> takes it to the node named there at once.
+    /// </summary>
+    public static async Task<SocketStreamReader> ConnectAsync(ConfigurationOptions options, string clientName, Func<EndPoint>? locate = null)
     {
-        var reader = new SocketStreamReader(options, clientName);
+        var reader = new SocketStreamReader(options, clientName, locate);
         await reader.ConnectAsync();
         ReserveThread(+1);
         return reader;
@@ -149,7 +158,9 @@ internal sealed class SocketStreamReader : IStreamReader
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidDataException)
             {
+                // The node may be gone (a failover): the next read connects to the slot's owner as known by then.
                 Drop(connection);
+                _endPoint = _locate();
                 throw new RedisConnectionException(
                     ConnectionFailureType.SocketFailure, CommandFlags.None, $"The stream reader's connection failed: {e.Message}", e, CommandStatus.Sent);
             }
@@ -302,14 +313,14 @@ internal sealed class SocketStreamReader : IStreamReader
         catch (RedisException)
         {
             socket.Dispose();
-            _endPoint = _seed;
+            _endPoint = _locate();
             throw;
         }
         catch (Exception e)
         {
-            // A node a redirect named may be gone (a failover): the next attempt asks the configured one again.
+            // A node a redirect named may be gone (a failover): the next attempt asks where the slot is served now.
             socket.Dispose();
-            _endPoint = _seed;
+            _endPoint = _locate();
             throw new RedisConnectionException(
                 ConnectionFailureType.UnableToConnect, CommandFlags.None, $"The stream reader could not connect to {endPoint}: {e.Message}", e, CommandStatus.Unknown);
         }

@@ -15,6 +15,7 @@ using Worker.Streams;
 //                                       WARMUP > 0 a first host drains WARMUP jobs of another stream in the same process
 //                                       before (a warm process: its code compiled, as in a worker that has been up)
 //                                       (BENCH_TRACE=1: progress over time; BENCH_ALLOC=1: allocations by type)
+//   enqueue N BATCH PRODUCERS           enqueue only: PRODUCERS loops of calls of BATCH jobs (1: EnqueueAsync), jobs/s
 //   latency RATE SECONDS [WARMUP]       open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles; with
 //                                       WARMUP > 0 the producer first runs WARMUP s unmeasured (a warm process: a
 //                                       worker that has been up has its code compiled; the first seconds still JIT)
@@ -45,6 +46,9 @@ try
 
             await DrainAsync(stream, Int("N", 1, 50_000), concurrency, batch, persist, report: true, warm: warmup > 0);
             break;
+        case "enqueue":
+            await EnqueueOnlyAsync(Int("N", 1, 20_000), Int("BATCH", 2, 1), Int("PRODUCERS", 3, 1));
+            break;
         case "latency":
             await LatencyAsync(Int("RATE", 1, 1000), Int("SECONDS", 2, 30), Int("WARMUP", 3, 0));
             break;
@@ -65,7 +69,7 @@ try
             ReportLatency(sender is null ? "wake" : $"wake_cpu{sender}_to_cpu{receiver}", wakeRate, wakeSeconds, RawSocketProbes.Wake(wakeRate, wakeSeconds, sender, receiver), null, "send to the receiving thread's wake-up, loopback TCP");
             break;
         default:
-            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST WARMUP] | latency [RATE SECONDS] | latency-external [RATE SECONDS] | latency-floor [RATE SECONDS] | latency-floor-raw [RATE SECONDS] | wake [RATE SECONDS SENDER_CPU RECEIVER_CPU]");
+            Console.Error.WriteLine("usage: drain [N CONCURRENCY BATCH PERSIST WARMUP] | enqueue [N BATCH PRODUCERS] | latency [RATE SECONDS] | latency-external [RATE SECONDS] | latency-floor [RATE SECONDS] | latency-floor-raw [RATE SECONDS] | wake [RATE SECONDS SENDER_CPU RECEIVER_CPU]");
             return 64;
     }
 }
@@ -185,6 +189,41 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
             $"drain n={n} concurrency={concurrency} batch={batch} persist={persist} warm={warm}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
             $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, host start {startupSeconds:0.000} s, first read after {firstRead.TotalMilliseconds:0.0} ms, gen0 GCs {GC.CollectionCount(0) - gcBefore}, {allocatedPerJob:0} B allocated per job, GC committed {committedMb:0} MB, " +
             $"CPU per job: worker {ownCpuUs:0.00} µs, Redis {redisCpuUs:0.00} µs, peak RSS {PeakRssMb():0} MB"));
+}
+
+// Enqueue throughput alone: PRODUCERS loops, each waiting for its call before the next, BATCH jobs a call (1: EnqueueAsync).
+// What Worker:Redis:WaitForReplica costs is this with and without it (Worker__Redis__WaitForReplica=false), on a Redis
+// with a replica (BENCH_REPLICA=1).
+async Task EnqueueOnlyAsync(int n, int batch, int producers)
+{
+    using var host = BuildHost("noop", new() { ["Worker:Jobs:noop:MaxBacklog"] = "0" });
+    var queue = host.Services.GetRequiredService<JobQueue>();
+    var payloads = Enumerable.Range(0, batch).Select(_ => new JobRequest("{}")).ToArray();
+    async Task ProduceAsync(int calls)
+    {
+        for (var i = 0; i < calls; i++)
+        {
+            if (batch == 1)
+            {
+                await queue.EnqueueAsync("noop", "{}");
+            }
+            else
+            {
+                await queue.EnqueueBatchAsync("noop", payloads);
+            }
+        }
+    }
+
+    await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => ProduceAsync(Math.Max(1, 1000 / batch / producers)))); // warm-up
+    var calls = Math.Max(1, n / batch / producers);
+    var clock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => ProduceAsync(calls)));
+    var seconds = clock.Elapsed.TotalSeconds;
+    var jobs = calls * batch * producers;
+    var wait = host.Services.GetRequiredService<IConfiguration>()["Worker:Redis:WaitForReplica"] ?? "true";
+    Console.WriteLine(json
+        ? string.Create(CultureInfo.InvariantCulture, $"{{\"scenario\":\"enqueue_b{batch}_p{producers}\",\"n\":{jobs},\"jobs_per_s\":{jobs / seconds:0},\"wait_for_replica\":{wait.ToLowerInvariant()}}}")
+        : string.Create(CultureInfo.InvariantCulture, $"enqueue n={jobs} batch={batch} producers={producers} wait_for_replica={wait}: {jobs / seconds:0} jobs/s, {seconds * 1e6 * producers / (calls * producers):0} µs a call"));
 }
 
 async Task LatencyAsync(int rate, int seconds, int warmup, bool external = false)
@@ -331,13 +370,17 @@ async Task<Func<int, Task<(double Own, double Redis)>>> CpuSinceAsync()
 
 async Task<TimeSpan> RedisCpuAsync()
 {
-    var info = (await db.ExecuteAsync("INFO", "cpu")).ToString();
+    // Every node's: on a cluster (BENCH_CLUSTER=1) the replicas' CPU is part of what a job costs Redis.
     double seconds = 0;
-    foreach (var line in info.Split('\n'))
+    foreach (var server in mux.GetServers())
     {
-        if (line.StartsWith("used_cpu_user:", StringComparison.Ordinal) || line.StartsWith("used_cpu_sys:", StringComparison.Ordinal))
+        var info = (await server.ExecuteAsync("INFO", "cpu")).ToString();
+        foreach (var line in info.Split('\n'))
         {
-            seconds += double.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+            if (line.StartsWith("used_cpu_user:", StringComparison.Ordinal) || line.StartsWith("used_cpu_sys:", StringComparison.Ordinal))
+            {
+                seconds += double.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+            }
         }
     }
 

@@ -109,3 +109,68 @@ ensure_database() {
     psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE \"$name\"" >/dev/null
   fi
 }
+
+# free_cluster_ports START COUNT: COUNT consecutive free ports from START upwards whose cluster bus ports (+10000)
+# are free too; the bus must stay below 65536, so START must be below 55536 - COUNT.
+free_cluster_ports() {
+  local p=$1 count=$2 i ok
+  while :; do
+    [ $((p + count + 10000)) -lt 65536 ] || die "no $count free cluster ports below 55536"
+    ok=1
+    for ((i = 0; i < count; i++)); do
+      if port_in_use $((p + i)) || port_in_use $((p + i + 10000)); then ok=0; p=$((p + i + 1)); break; fi
+    done
+    [ $ok -eq 1 ] && break
+  done
+  seq "$p" $((p + count - 1)) | tr '\n' ' '
+}
+
+# start_redis_cluster DIR PORT...: one cluster-enabled redis-server per port (AOF as start_redis), then
+# `redis-cli --cluster create` with one replica per master (so 6 ports make 3 masters and 3 replicas), then waits
+# until every node reports cluster_state:ok and has the same view (every slot served by a master it knows).
+start_redis_cluster() {
+  local dir=$1; shift
+  local port addrs=()
+  for port in "$@"; do
+    mkdir -p "$dir/$port"
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir/$port" --daemonize yes \
+      --pidfile "$dir/$port/redis.pid" --logfile "$dir/$port/redis.log" \
+      --appendonly yes --appendfsync everysec --save "" \
+      --repl-diskless-sync-delay 0 --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "${CLUSTER_NODE_TIMEOUT:-2000}" >/dev/null
+    addrs+=("127.0.0.1:$port")
+  done
+  local deadline=$((SECONDS + 20))
+  for port in "$@"; do
+    until redis-cli -p "$port" ping >/dev/null 2>&1; do
+      [ $SECONDS -lt $deadline ] || die "cluster node $port did not start: see $dir/$port/redis.log"
+      sleep 0.1
+    done
+  done
+  redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 \
+    || die "redis-cli --cluster create failed: see $dir/create.log"
+  deadline=$((SECONDS + 60))
+  for port in "$@"; do
+    until redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' \
+      && [ "$(redis-cli -p "$port" cluster nodes | grep -c 'master -')" -eq $(($# / 2)) ] \
+      && ! redis-cli -p "$port" cluster nodes | grep -q 'handshake\|noaddr\|fail'; do
+      [ $SECONDS -lt $deadline ] || die "cluster node $port did not report cluster_state:ok: see $dir/$port/redis.log"
+      sleep 0.1
+    done
+  done
+  # Replicas must be in sync before a test counts on them (WAIT, failover).
+  deadline=$((SECONDS + 60))
+  for port in "$@"; do
+    if redis-cli -p "$port" role | head -n 1 | grep -q slave; then
+      until redis-cli -p "$port" info replication | grep -q 'master_link_status:up'; do
+        [ $SECONDS -lt $deadline ] || die "cluster replica $port did not sync: see $dir/$port/redis.log"
+        sleep 0.1
+      done
+    fi
+  done
+  log "redis cluster on 127.0.0.1:$1..$(eval echo \${$#}) (3 masters, 3 replicas; data in $dir)"
+}
+
+stop_redis_cluster() {
+  local port
+  for port in "$@"; do redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true; done
+}

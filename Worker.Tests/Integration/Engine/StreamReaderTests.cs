@@ -9,7 +9,7 @@ namespace Worker.Tests.Integration.Engine;
 
 /// <summary>
 /// The contract both readers keep with the read loop, against a real Redis: the socket reader a single endpoint gets
-/// (plain or TLS), and the multiplexer reader Sentinel, tunnels and several endpoints fall back to.
+/// (plain or TLS, one endpoint or several, a cluster), and the multiplexer reader Sentinel and tunnels fall back to.
 /// </summary>
 [TestFixture]
 public sealed class StreamReaderTests : EngineTestBase
@@ -279,9 +279,9 @@ public sealed class StreamReaderTests : EngineTestBase
     }
 
     [Test]
-    public async Task Run_TwoEndpoints_FallsBackToTheMultiplexerReaderSaysSoAndTheJobRuns()
+    public async Task Run_TwoEndpoints_SocketReaderOnTheNodeTheMultiplexerChoseAndTheJobRuns()
     {
-        // Two names for the one test server: a configuration the plain socket does not serve.
+        // Two names for the one test server: the reader goes where the shared connection sends the stream's commands.
         var port = TestEnvironment.RedisAddress.Port;
         var sink = new RecordingSink();
         await using var host = await WorkerTestHost.StartAsync(
@@ -294,8 +294,9 @@ public sealed class StreamReaderTests : EngineTestBase
 
         await WaitForStatusAsync(jobId, "succeeded");
         var consumers = host.Host.Services.GetRequiredService<ConsumerPoolService>().Consumers;
-        Assert.That(consumers.Select(c => c.Reader), Has.All.InstanceOf<MultiplexerStreamReader>());
-        Assert.That(sink.WithEventId(1103).Single().RenderMessage(), Does.Contain("2 endpoints"));
+        Assert.That(consumers.Select(c => c.Reader), Has.All.InstanceOf<SocketStreamReader>());
+        Assert.That(consumers.Single().Reader!.Server?.ToString(), Does.EndWith($":{port}"));
+        Assert.That(sink.WithEventId(1103), Is.Empty, "no fallback to report");
     }
 
     [Test]

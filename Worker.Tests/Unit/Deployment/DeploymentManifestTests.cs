@@ -112,6 +112,27 @@ public sealed class DeploymentManifestTests
     }
 
     [Test]
+    public void Keda_ClusterScaledObject_ReplacesTheSingleOneAndWatchesTheStreamOnEveryNode()
+    {
+        var single = Documents("deploy/kubernetes/keda-scaledobject.yaml").Single(d => Scalar(d, "kind") == "ScaledObject");
+        var cluster = Documents("deploy/kubernetes/keda-scaledobject-cluster.yaml").Single(d => Scalar(d, "kind") == "ScaledObject");
+        var trigger = At(cluster, "spec", "triggers", "0");
+        var kustomization = Documents("deploy/kubernetes/kustomization.yaml")[0];
+        var resources = ((YamlSequenceNode)At(kustomization, "resources")).Children.Select(r => ((YamlScalarNode)r).Value).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Scalar(trigger, "type"), Is.EqualTo("redis-cluster-streams"));
+            Assert.That(Scalar(trigger, "metadata", "addresses").Split(','), Has.Length.GreaterThan(1));
+            Assert.That(Scalar(trigger, "metadata", "stream"), Is.EqualTo(Worker.Jobs.JobTypeSettings.DefaultStreamKey("link-metadata")));
+            Assert.That(Scalar(trigger, "metadata", "consumerGroup"), Is.EqualTo(Worker.Jobs.JobTypeSettings.DefaultGroup));
+            Assert.That(Scalar(trigger, "metadata", "lagCount"), Is.EqualTo(Scalar(single, "spec", "triggers", "0", "metadata", "lagCount")));
+            Assert.That(Scalar(cluster, "spec", "scaleTargetRef", "name"), Is.EqualTo(Scalar(single, "spec", "scaleTargetRef", "name")));
+            Assert.That(resources, Does.Not.Contain("keda-scaledobject-cluster.yaml"), "one ScaledObject per workload: an alternative, not an addition");
+        });
+    }
+
+    [Test]
     public void NetworkPolicy_WebEgress_ExcludesPrivateAndMetadataRanges()
     {
         var policy = Documents("deploy/kubernetes/networkpolicy.yaml")[0];

@@ -8,13 +8,13 @@ public sealed class StreamReadersTests
     [TestCase("127.0.0.1:6379")]
     [TestCase("redis.internal:6380,user=jobs,password=s3cret,defaultDatabase=3,abortConnect=false")]
     [TestCase("redis.internal:6380,ssl=true,sslHost=redis.internal,password=s3cret")]
-    public void SocketUnsupported_OnePlainEndpoint_IsNull(string configuration)
+    [TestCase("redis-a:6379,redis-b:6379,redis-c:6379")]
+    public void SocketUnsupported_PlainEndpointsOrACluster_IsNull(string configuration)
     {
         Assert.That(StreamReaders.SocketUnsupported(configuration), Is.Null);
     }
 
     [TestCase("sentinel-a:26379,serviceName=jobs", "Sentinel")]
-    [TestCase("redis-a:6379,redis-b:6379", "2 endpoints")]
     public void SocketUnsupported_WhatAPlainSocketCannotServe_NamesTheReason(string configuration, string reason)
     {
         Assert.That(StreamReaders.SocketUnsupported(configuration), Does.Contain(reason));

@@ -40,6 +40,35 @@ public sealed class WorkerOptionsValidatorTests
         }));
     }
 
+    [TestCase("00:00:00")]
+    [TestCase("00:01:00.5000000")]
+    public void Validate_ReplicaTimeoutOutOfRange_NamesTheKey(string timeout)
+    {
+        var options = new WorkerOptions { Redis = { ReplicaTimeout = TimeSpan.Parse(timeout, System.Globalization.CultureInfo.InvariantCulture) } };
+
+        var result = Validator().Validate(null, options);
+
+        Assert.That(result.Failures, Is.EqualTo(new[] { $"Worker:Redis:ReplicaTimeout must be between 00:00:00.001 and 00:01:00 (was {timeout})" }));
+    }
+
+    [Test]
+    public void Validate_UnknownOrUnreadableRedisKey_NamesIt()
+    {
+        var raw = new Dictionary<string, string?>
+        {
+            ["Worker:Redis:WaitForReplicas"] = "false",
+            ["Worker:Redis:WaitForReplica"] = "sometimes",
+        };
+
+        var result = Validator(raw).Validate(null, new WorkerOptions());
+
+        Assert.That(result.Failures, Is.EquivalentTo(new[]
+        {
+            "Worker:Redis:WaitForReplicas is not a known setting of RedisWriteOptions",
+            "Worker:Redis:WaitForReplica cannot be read as Boolean (was 'sometimes')",
+        }));
+    }
+
     [Test]
     public void Validate_IdleConsumerTimeoutShorterThanTenBlockTimes_RefusedButZeroTurnsRemovalOff()
     {
