@@ -301,4 +301,65 @@ public sealed class LinkMetadataJobTests
         }, "all nine previews");
         Assert.That(_server.MaxConcurrentRequests, Is.EqualTo(JobTypeOptions.DefaultConcurrency));
     }
+
+    private static Task<string?> JobStatusAsync(string jobId) =>
+        Infrastructure.ScalarAsync<string?>("SELECT status FROM jobs WHERE type = 'link-metadata' AND id = $1", jobId);
+
+    /// <summary>
+    /// Issue 19's acceptance: one worker with the defaults (loopback allowed for the test pages, their ports allowed),
+    /// four dead links (two names that do not resolve, a refused port, a connect that hangs) and then a good one. The
+    /// good one is filled within 15 s; the four are dead-lettered within their attempts, the hung connect as a timeout.
+    /// </summary>
+    [Test]
+    public async Task Run_DeadLinksThenAGoodOne_GoodOneFilledAndTheDeadOnesDeadLettered()
+    {
+        using var hung = new HungListener();
+        var refused = Ports.Free();
+        _server.Html("/good", "<title>Good link</title>");
+        var links = new[]
+        {
+            $"http://no-such-host-{Guid.NewGuid():N}.invalid/",
+            $"http://another-missing-{Guid.NewGuid():N}.invalid/page",
+            $"http://127.0.0.1:{refused}/",
+            hung.Url("/").AbsoluteUri,
+        };
+        var settings = new Dictionary<string, string?>
+        {
+            ["Worker:Http:Port"] = "0",
+            ["Worker:Jobs:link-metadata:Stream"] = _stream,
+            ["Worker:LinkMetadata:AllowLoopback"] = "true",
+            ["Worker:LinkMetadata:CacheTtl"] = "00:00:00",
+            ["Worker:LinkMetadata:AllowedPorts:0"] = "80",
+            ["Worker:LinkMetadata:AllowedPorts:1"] = _server.Port.ToString(),
+            ["Worker:LinkMetadata:AllowedPorts:2"] = refused.ToString(),
+            ["Worker:LinkMetadata:AllowedPorts:3"] = hung.Port.ToString(),
+        };
+        await using var host = await WorkerTestHost.StartAsync(settings);
+        var dead = new List<string>();
+        foreach (var url in links)
+        {
+            var (_, post, link) = await RowsAsync(url);
+            dead.Add(await EnqueueAsync(host, post, link, url));
+        }
+
+        var good = await RowsAsync(_server.Url("/good").AbsoluteUri);
+        await EnqueueAsync(host, good.Post, good.Link, _server.Url("/good").AbsoluteUri);
+
+        Assert.That(await Eventually.GetAsync(() => MetadataAsync(good.Link), m => m is not null, "the good link's preview", TimeSpan.FromSeconds(15)),
+            Does.Contain("Good link"));
+        // The hung connect: three attempts of the 10 s connect timeout and two backoffs.
+        var letters = await Eventually.GetAsync(() => Db.StreamRangeAsync(_stream + ":dlq"), d => d.Length == 4, "four dead letters", TimeSpan.FromSeconds(60));
+        var byJob = letters.ToDictionary(l => Field(l, "job_id") ?? Field(l, "original_id")!, l => $"{Field(l, "error_type")}: {Field(l, "error_message")}");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(byJob[dead[0]], Does.Contain("dns_failure"));
+            Assert.That(byJob[dead[1]], Does.Contain("dns_failure"));
+            Assert.That(byJob[dead[2]], Does.Contain("connect_failed"));
+            Assert.That(byJob[dead[3]], Does.Contain("timeout"));
+            foreach (var job in dead)
+            {
+                Assert.That(await JobStatusAsync(job), Is.EqualTo("dead_lettered"), job);
+            }
+        });
+    }
 }
