@@ -362,4 +362,50 @@ public sealed class LinkMetadataJobTests
             }
         });
     }
+
+    [Test]
+    public async Task Run_PagePointingAtInternalAddresses_StoresNoneOfThem()
+    {
+        _server.Html("/internal", """
+            <html><head><title>Internal media</title>
+            <meta property="og:video" content="http://169.254.169.254/latest/"><meta property="og:video:type" content="text/html">
+            <meta name="twitter:player" content="https://192.168.1.1/v.mp4">
+            <meta property="og:image" content="http://10.1.2.3/i.png"><meta name="twitter:image" content="http://localhost/i.png">
+            <link rel="icon" href="http://metadata.google.internal/favicon.ico">
+            </head><body><video src="https://[fd00::1]/v.mp4"></video></body></html>
+            """);
+        var url = _server.Url("/internal").AbsoluteUri;
+        var (_, post, link) = await RowsAsync(url);
+        await using var host = await WorkerTestHost.StartAsync(Settings());
+
+        await EnqueueAsync(host, post, link, url);
+
+        var stored = await Eventually.GetAsync(() => MetadataAsync(link), m => m is not null, "the preview");
+        Assert.That(stored, Does.Contain("Internal media"));
+        Assert.That(stored, Does.Not.Contain("169.254").And.Not.Contain("192.168").And.Not.Contain("10.1.2.3")
+            .And.Not.Contain("localhost").And.Not.Contain(".internal").And.Not.Contain("fd00"));
+        using var metadata = JsonDocument.Parse(stored!);
+        Assert.That(metadata.RootElement.TryGetProperty("embed", out _), Is.False);
+    }
+
+    [Test]
+    public async Task Run_OEmbedEndpointThatNeverAnswers_ThePagesOwnPreviewIsStored()
+    {
+        _server.Html("/video", $"""
+            <html><head><title>Page with a slow player</title><meta property="og:description" content="Own description">
+            <link rel="alternate" type="application/json+oembed" href="{_server.Url("/oembed")}"></head></html>
+            """)
+            .Route("/oembed", (_, ct) => Task.Delay(Timeout.Infinite, ct));
+        var url = _server.Url("/video").AbsoluteUri;
+        var (_, post, link) = await RowsAsync(url);
+        await using var host = await WorkerTestHost.StartAsync(Settings(
+            ("Worker:LinkMetadata:JobDeadline", "00:00:02"), ("Worker:LinkMetadata:OEmbedReserve", "00:00:00.500"),
+            ("Worker:LinkMetadata:Timeout", "00:00:10")));
+
+        await EnqueueAsync(host, post, link, url);
+
+        var stored = await Eventually.GetAsync(() => MetadataAsync(link), m => m is not null, "the page's own preview");
+        Assert.That(stored, Does.Contain("Page with a slow player").And.Contain("Own description"));
+        Assert.That(await Db.StreamLengthAsync(_stream + ":dlq"), Is.Zero);
+    }
 }

@@ -15,7 +15,9 @@ internal static partial class MetadataExtractor
     /// <summary>Deeper nesting is cut off by the parser: pages with 100,000 unclosed tags must not blow the stack.</summary>
     private const int MaxNesting = 512;
 
-    public static LinkPreview Extract(ReadOnlySpan<byte> body, string? contentType, Uri finalUrl, IReadOnlyList<string>? linkHeaders = null)
+    /// <param name="allowLoopback">Test-only, as the fetcher's: loopback URLs count as renderable (<see cref="RenderableUrl"/>).</param>
+    public static LinkPreview Extract(
+        ReadOnlySpan<byte> body, string? contentType, Uri finalUrl, IReadOnlyList<string>? linkHeaders = null, bool allowLoopback = false)
     {
         var mediaType = MediaType(contentType);
         if (mediaType is not null && (mediaType.StartsWith("image/", StringComparison.Ordinal)
@@ -46,7 +48,7 @@ internal static partial class MetadataExtractor
             ArrayPool<char>.Shared.Return(buffer);
         }
 
-        return FromSignals(signals, finalUrl, linkHeaders ?? []);
+        return FromSignals(signals, finalUrl, linkHeaders ?? [], allowLoopback);
     }
 
     /// <param name="filtered">The page as <see cref="UnreadContentFilter"/> left it.</param>
@@ -105,12 +107,30 @@ internal static partial class MetadataExtractor
         return at;
     }
 
-    private static LinkPreview FromSignals(PageSignals s, Uri finalUrl, IReadOnlyList<string> linkHeaders)
+    private static LinkPreview FromSignals(PageSignals s, Uri finalUrl, IReadOnlyList<string> linkHeaders, bool allowLoopback)
     {
         var preview = new LinkPreview { ContentKind = "html" };
         var baseUri = TextCleaner.ResolveUrl(s.BaseHref, finalUrl) is { } b ? new Uri(b) : finalUrl;
         var ld = JsonLdReader.Read(s.JsonLd);
-        string? Url(string? raw) => TextCleaner.ResolveUrl(raw, baseUri);
+
+        // Every URL stored is one a reader's browser may load: an unsafe one is dropped (the next source may answer).
+        string? Safe(string? url, string field, bool httpsOnly)
+        {
+            if (url is null || RenderableUrl.IsSafe(url, httpsOnly, allowLoopback))
+            {
+                return url;
+            }
+
+            if (!preview.DroppedUrls.Contains((field, url)))
+            {
+                preview.DroppedUrls.Add((field, url));
+            }
+
+            return null;
+        }
+
+        string? Url(string? raw) => Safe(TextCleaner.ResolveUrl(raw, baseUri), "url", httpsOnly: false);
+        string? Player(string? raw) => Safe(TextCleaner.ResolveUrl(raw, baseUri), "embed", httpsOnly: true);
         string? Short(string? raw) => TextCleaner.Clean(raw, TextCleaner.MaxShort);
 
         preview.Title = Choose(preview, "title", v => IsUrl(v?.Trim()) ? null : TextCleaner.Clean(v, TextCleaner.MaxTitle),
@@ -177,15 +197,15 @@ internal static partial class MetadataExtractor
 
         var pageUrl = preview.Url is { } u && Uri.TryCreate(u, UriKind.Absolute, out var canonical) ? canonical : finalUrl;
         preview.Embed = EmbedResolver.FromUrl(finalUrl) ?? EmbedResolver.FromUrl(pageUrl)
-            ?? EmbedResolver.FromPlayer(ogVideoIsPlayer ? Url(ogVideo) : null, videoType, finalUrl.Host, Int(s.First("og:video:width")), Int(s.First("og:video:height")))
-            ?? EmbedResolver.FromPlayer(Url(s.First("twitter:player")), null, finalUrl.Host, Int(s.First("twitter:player:width")), Int(s.First("twitter:player:height")))
-            ?? EmbedResolver.FromPlayer(Url(ld?.EmbedUrl), null, finalUrl.Host, null, null);
+            ?? EmbedResolver.FromPlayer(ogVideoIsPlayer ? Player(ogVideo) : null, videoType, finalUrl.Host, Int(s.First("og:video:width")), Int(s.First("og:video:height")))
+            ?? EmbedResolver.FromPlayer(Player(s.First("twitter:player")), null, finalUrl.Host, Int(s.First("twitter:player:width")), Int(s.First("twitter:player:height")))
+            ?? EmbedResolver.FromPlayer(Player(ld?.EmbedUrl), null, finalUrl.Host, null, null);
         if (preview.Embed is not null)
         {
             preview.Sources["embed"] = "url";
         }
 
-        preview.OEmbedUrl = Url(s.Links.FirstOrDefault(l => l.Type == "application/json+oembed")?.Href) ?? OEmbedFromHeaders(linkHeaders, finalUrl);
+        preview.OEmbedUrl = Url(s.Links.FirstOrDefault(l => l.Type == "application/json+oembed")?.Href) ?? Url(OEmbedFromHeaders(linkHeaders, finalUrl));
         return preview;
     }
 
