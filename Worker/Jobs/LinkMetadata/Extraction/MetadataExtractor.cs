@@ -40,8 +40,16 @@ internal static partial class MetadataExtractor
         try
         {
             var length = encoding.GetChars(bytes, buffer);
-            var filtered = new string(buffer, 0, UnreadContentFilter.StripInPlace(buffer.AsSpan(0, length)));
-            signals = PageSignals.Read(Parse(filtered, bytes, encoding));
+            var page = buffer.AsSpan(0, UnreadContentFilter.StripInPlace(buffer.AsSpan(0, length)));
+
+            // Memory is bounded by design, not by the body cap: the parser builds at most ParseBudget.MaxNodes nodes,
+            // from the page's beginning; JSON-LD past the cut is still read.
+            var parsed = ParseBudget.Prefix(page);
+            signals = PageSignals.Read(Parse(new string(page[..parsed]), bytes, encoding));
+            if (parsed < page.Length)
+            {
+                signals.AddJsonLd(ParseBudget.JsonLdAfter(page[parsed..], PageSignals.MaxJsonLdBlocks));
+            }
         }
         finally
         {
@@ -78,6 +86,8 @@ internal static partial class MetadataExtractor
             {
                 cut = NthIndexOf(text, '<', MaxNesting / 2);
             }
+
+            cut = Math.Min(cut, ParseBudget.Prefix(text));
 
             try
             {

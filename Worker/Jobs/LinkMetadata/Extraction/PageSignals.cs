@@ -8,7 +8,7 @@ internal sealed class PageSignals
     /// <summary>Longest text read from an element (a heading, a microdata value): 2,000 characters.</summary>
     private const int MaxElementText = 2000;
 
-    private const int MaxJsonLdBlocks = 20;
+    internal const int MaxJsonLdBlocks = 20;
 
     /// <summary>
     /// Every attribute this walk, <see cref="ImageCandidate"/> and the parser itself (the meta charset) read, in any
@@ -73,6 +73,20 @@ internal sealed class PageSignals
     private const int MinParagraph = 80;
 
     private string? _firstParagraphAnywhere;
+
+    /// <summary>JSON-LD blocks found past the part of the page that was parsed (<see cref="ParseBudget"/>), in page order.</summary>
+    public void AddJsonLd(IEnumerable<string> blocks)
+    {
+        foreach (var block in blocks)
+        {
+            if (JsonLd.Count >= MaxJsonLdBlocks)
+            {
+                return;
+            }
+
+            JsonLd.Add(block);
+        }
+    }
 
     public string? First(string key) => Meta.TryGetValue(key, out var values) ? values[0] : null;
 
