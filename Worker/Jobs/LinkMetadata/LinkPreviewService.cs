@@ -28,7 +28,7 @@ internal sealed partial class LinkPreviewService(
     {
         var allowLoopback = fetcherOptions.Value.AllowLoopback;
         var page = await fetcher.FetchPageAsync(url, ct);
-        var preview = MetadataExtractor.Extract(page.Body.Span, page.ContentType, page.FinalUrl, page.LinkHeaders, allowLoopback);
+        var preview = MetadataExtractor.Extract(page.Body.Span, page.ContentType, page.FinalUrl, page.LinkHeaders, allowLoopback, page.ContentLanguage);
         if (options.Value.FetchOEmbed && preview.OEmbedUrl is { } endpoint && Uri.TryCreate(endpoint, UriKind.Absolute, out var oembedUri))
         {
             var budget = deadline - time.GetUtcNow() - options.Value.OEmbedReserve;

@@ -16,8 +16,10 @@ internal static partial class MetadataExtractor
     private const int MaxNesting = 512;
 
     /// <param name="allowLoopback">Test-only, as the fetcher's: loopback URLs count as renderable (<see cref="RenderableUrl"/>).</param>
+    /// <param name="contentLanguage">The response's <c>Content-Language</c> header, the language's last fallback.</param>
     public static LinkPreview Extract(
-        ReadOnlySpan<byte> body, string? contentType, Uri finalUrl, IReadOnlyList<string>? linkHeaders = null, bool allowLoopback = false)
+        ReadOnlySpan<byte> body, string? contentType, Uri finalUrl, IReadOnlyList<string>? linkHeaders = null, bool allowLoopback = false,
+        string? contentLanguage = null)
     {
         var mediaType = MediaType(contentType);
         if (mediaType is not null && (mediaType.StartsWith("image/", StringComparison.Ordinal)
@@ -56,7 +58,7 @@ internal static partial class MetadataExtractor
             ArrayPool<char>.Shared.Return(buffer);
         }
 
-        return FromSignals(signals, finalUrl, linkHeaders ?? [], allowLoopback);
+        return FromSignals(signals, finalUrl, linkHeaders ?? [], allowLoopback, contentLanguage);
     }
 
     /// <param name="filtered">The page as <see cref="UnreadContentFilter"/> left it.</param>
@@ -117,7 +119,7 @@ internal static partial class MetadataExtractor
         return at;
     }
 
-    private static LinkPreview FromSignals(PageSignals s, Uri finalUrl, IReadOnlyList<string> linkHeaders, bool allowLoopback)
+    private static LinkPreview FromSignals(PageSignals s, Uri finalUrl, IReadOnlyList<string> linkHeaders, bool allowLoopback, string? contentLanguage)
     {
         var preview = new LinkPreview { ContentKind = "html" };
         var baseUri = TextCleaner.ResolveUrl(s.BaseHref, finalUrl) is { } b ? new Uri(b) : finalUrl;
@@ -178,13 +180,14 @@ internal static partial class MetadataExtractor
             ("microdata", s.Microdata.GetValueOrDefault("url")),
             ("html", s.Links.FirstOrDefault(l => l.HasRel("canonical"))?.Href), ("url", finalUrl.AbsoluteUri));
         preview.Type = Choose(preview, "type", Short, ("og", s.First("og:type")), ("jsonld", ld?.Type));
+        // The tag as the page gives it (BCP 47, case normalised): the html element's, then og:locale, then Content-Language.
         preview.Lang = Choose(preview, "lang", Language,
-            ("og", s.First("og:locale")), ("jsonld", ld?.Language), ("microdata", s.Microdata.GetValueOrDefault("inlanguage")),
-            ("html", s.HtmlLang), ("html", s.First("content-language") ?? s.First("language")));
+            ("html", s.HtmlLang), ("og", s.First("og:locale")), ("jsonld", ld?.Language), ("microdata", s.Microdata.GetValueOrDefault("inlanguage")),
+            ("html", s.First("content-language") ?? s.First("language")), ("http", contentLanguage));
         preview.Author = Choose(preview, "author", Author,
-            ("og", s.First("article:author")), ("jsonld", ld?.Author), ("microdata", s.MicrodataAuthor),
+            ("og", s.First("article:author")), ("jsonld", ld?.Author), ("microdata", Authors(s.MicrodataAuthors)),
             ("html", s.First("author") ?? s.First("byl") ?? s.First("dc.creator") ?? s.First("parsely-author") ?? s.First("sailthru.author")),
-            ("html", s.BylineAuthor));
+            ("html", Authors(s.BylineNames)));
         preview.PublishedAt = Choose(preview, "published_at", Date,
             ("og", s.First("article:published_time") ?? s.First("og:published_time")), ("jsonld", ld?.DatePublished),
             ("microdata", s.Microdata.GetValueOrDefault("datepublished")),
@@ -278,7 +281,12 @@ internal static partial class MetadataExtractor
         return head.StartsWith('<') && HtmlStart().IsMatch(head);
     }
 
-    private static string? Language(string? raw)
+    /// <summary>
+    /// A BCP 47 tag with its case normalised (<c>en-US</c>, <c>zh-Hant-TW</c>, <c>pt-BR</c>): the language lowercase,
+    /// a script titlecase, a region uppercase. <c>en_US</c> (og:locale) becomes <c>en-US</c>; of a list
+    /// (<c>Content-Language: de, en</c>) the first; what follows an invalid subtag (<c>en_US.UTF-8</c>) is dropped.
+    /// </summary>
+    internal static string? Language(string? raw)
     {
         var text = raw?.Trim();
         if (string.IsNullOrEmpty(text))
@@ -286,8 +294,33 @@ internal static partial class MetadataExtractor
             return null;
         }
 
-        var primary = text.Split('-', '_')[0].ToLowerInvariant();
-        return primary.Length is 2 or 3 && primary.All(char.IsAsciiLetterLower) ? primary : null;
+        var end = text.IndexOfAny([',', ';', ' ', '.', '@']);
+        var subtags = (end >= 0 ? text[..end] : text).Split('-', '_');
+        var primary = subtags[0].ToLowerInvariant();
+        if (primary.Length is not (2 or 3) || !primary.All(char.IsAsciiLetterLower))
+        {
+            return null;
+        }
+
+        var tag = new System.Text.StringBuilder(primary);
+        for (var i = 1; i < subtags.Length; i++)
+        {
+            var subtag = subtags[i];
+            if (subtag.Length is 0 or > 8 || !subtag.All(char.IsAsciiLetterOrDigit))
+            {
+                break;
+            }
+
+            tag.Append('-').Append(subtag switch
+            {
+                { Length: 4 } when subtag.All(char.IsAsciiLetter) =>
+                    char.ToUpperInvariant(subtag[0]) + subtag[1..].ToLowerInvariant(),
+                { Length: 2 } when subtag.All(char.IsAsciiLetter) => subtag.ToUpperInvariant(),
+                _ => subtag.ToLowerInvariant(),
+            });
+        }
+
+        return tag.ToString();
     }
 
     private static string? Date(string? raw)
@@ -331,6 +364,13 @@ internal static partial class MetadataExtractor
         var (first, last) = (parts[0], parts[^1]);
         var site = head is not null && string.Equals(last, head, StringComparison.OrdinalIgnoreCase) ? first : last;
         return site.Length <= 60 ? site : null;
+    }
+
+    /// <summary>Several authors printed in the page, each cleaned, the same name once, joined in page order.</summary>
+    private static string? Authors(IReadOnlyList<string> names)
+    {
+        var kept = names.Select(Author).OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        return kept.Count == 0 ? null : TextCleaner.Clean(string.Join(", ", kept), TextCleaner.MaxShort);
     }
 
     /// <summary>A person's name: not a URL, without a leading "By".</summary>

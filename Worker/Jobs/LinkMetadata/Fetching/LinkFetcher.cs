@@ -118,7 +118,8 @@ internal sealed class LinkFetcher : IDisposable
             }
 
             var (body, truncated) = await ReadCappedAsync(response.Content, maxBytes, ct);
-            return new FetchResult(url, status, contentType, body, truncated, links, redirects);
+            var language = response.Content.Headers.ContentLanguage.FirstOrDefault();
+            return new FetchResult(url, status, contentType, body, truncated, links, redirects, language);
         }
     }
 
