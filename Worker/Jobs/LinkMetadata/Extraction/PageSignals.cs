@@ -121,15 +121,16 @@ internal sealed class PageSignals
     public static PageSignals Read(HtmlDocument document)
     {
         var signals = new PageSignals();
-        var stack = new Stack<(HtmlNode Node, bool InArticle)>();
-        stack.Push((document.DocumentNode, false));
+        // AuthorLevels: how many more levels down an element whose class or id says author still counts (three).
+        var stack = new Stack<(HtmlNode Node, bool InArticle, int AuthorLevels)>();
+        stack.Push((document.DocumentNode, false, 0));
         while (stack.Count > 0)
         {
-            var (node, inArticle) = stack.Pop();
+            var (node, inArticle, authorLevels) = stack.Pop();
             if (node.NodeType == HtmlNodeType.Element)
             {
                 inArticle |= node.Name is "article" or "main";
-                signals.Visit(node, inArticle);
+                authorLevels = signals.Visit(node, inArticle, authorLevels);
                 if (node.Name is "script" or "style" or "noscript" or "template" or "svg")
                 {
                     continue;
@@ -139,7 +140,7 @@ internal sealed class PageSignals
             var children = node.ChildNodes;
             for (var i = children.Count - 1; i >= 0; i--)
             {
-                stack.Push((children[i], inArticle));
+                stack.Push((children[i], inArticle, authorLevels));
             }
         }
 
@@ -153,8 +154,10 @@ internal sealed class PageSignals
             && (c.GetAttributeValue("type", null) is not { } type || type.StartsWith(typePrefix, StringComparison.OrdinalIgnoreCase)))
             ?.GetAttributeValue("src", null);
 
-    private void Visit(HtmlNode node, bool inArticle)
+    /// <returns>The author levels for the node's children.</returns>
+    private int Visit(HtmlNode node, bool inArticle, int authorLevels)
     {
+        var hint = ReadsClassOn(node.Name) ? BylineHintOf(node) : null;
         switch (node.Name)
         {
             case "meta":
@@ -222,7 +225,7 @@ internal sealed class PageSignals
                 {
                     _bylines.Add((0, node));
                 }
-                else if (ReadsClassOn(node.Name) && BylineHintOf(node) is not null || InAuthorElement(node))
+                else if (hint is not null || authorLevels > 0)
                 {
                     _bylines.Add((2, node));
                 }
@@ -249,7 +252,7 @@ internal sealed class PageSignals
                 break;
         }
 
-        if (node.Name != "a" && _bylines.Count < MaxBylineCandidates && ReadsClassOn(node.Name) && BylineHintOf(node) is { } hint)
+        if (node.Name != "a" && _bylines.Count < MaxBylineCandidates && hint is not null)
         {
             if (hint == BylineHint.Name && node.ChildNodes.Count <= 3)
             {
@@ -284,6 +287,8 @@ internal sealed class PageSignals
                 }
             }
         }
+
+        return hint is BylineHint.Author or BylineHint.Name ? 3 : Math.Max(0, authorLevels - 1);
     }
 
     private enum BylineHint
@@ -300,11 +305,14 @@ internal sealed class PageSignals
 
     private static BylineHint? BylineHintOf(HtmlNode node)
     {
-        var hints = $"{node.GetAttributeValue("class", null)} {node.GetAttributeValue("id", null)}";
-        if (hints.Length == 1)
+        var cls = node.GetAttributeValue("class", null);
+        var id = node.GetAttributeValue("id", null);
+        if (!MayHint(cls) && !MayHint(id))
         {
             return null;
         }
+
+        var hints = $"{cls} {id}";
 
         foreach (var name in NameHints)
         {
@@ -333,26 +341,14 @@ internal sealed class PageSignals
             : BylineHint.Author;
     }
 
+    private static bool MayHint(string? value) =>
+        value is not null && (value.Contains("author", StringComparison.OrdinalIgnoreCase) || value.Contains("byline", StringComparison.OrdinalIgnoreCase));
+
     private static readonly string[] NameHints = ["author-name", "author__name", "author_name", "authorname", "byline__name", "byline-name"];
 
     private static readonly string[] NotNames = ["bio", "avatar", "image", "img", "photo", "picture", "desc", "about", "follow", "social"];
 
     private const int MaxBylineCandidates = 200;
-
-    /// <summary>Whether an ancestor within three levels has a class or id that says author or byline.</summary>
-    private static bool InAuthorElement(HtmlNode node)
-    {
-        var parent = node.ParentNode;
-        for (var level = 0; level < 3 && parent is not null; level++, parent = parent.ParentNode)
-        {
-            if (ReadsClassOn(parent.Name) && BylineHintOf(parent) is BylineHint.Author or BylineHint.Name)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 
     /// <summary>Fills <see cref="BylineNames"/> and <see cref="MicrodataAuthors"/> from the candidates the walk found.</summary>
     private void ChooseBylines()

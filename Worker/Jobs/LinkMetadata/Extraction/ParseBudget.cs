@@ -23,6 +23,12 @@ internal static class ParseBudget
     /// </summary>
     public static int Prefix(ReadOnlySpan<char> html, int maxNodes = MaxNodes)
     {
+        // Every node counted takes at least one character: a page this short is within the budget.
+        if (html.Length <= maxNodes)
+        {
+            return html.Length;
+        }
+
         var nodes = 0;
         var i = 0;
         while (i < html.Length)
