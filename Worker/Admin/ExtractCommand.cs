@@ -47,7 +47,7 @@ internal static class ExtractCommand
             var fetcherOptions = section.Get<LinkFetcherOptions>() ?? new LinkFetcherOptions();
             var options = section.Get<LinkMetadataOptions>() ?? new LinkMetadataOptions();
             using var fetcher = new LinkFetcher(Options.Create(fetcherOptions));
-            var service = new LinkPreviewService(
+            using var service = new LinkPreviewService(
                 fetcher, Options.Create(options), Options.Create(fetcherOptions), TimeProvider.System, NullLogger<LinkPreviewService>.Instance);
             try
             {

@@ -19,8 +19,17 @@ namespace Worker.Jobs.LinkMetadata;
 /// </remarks>
 internal sealed partial class LinkPreviewService(
     LinkFetcher fetcher, IOptions<LinkMetadataOptions> options, IOptions<LinkFetcherOptions> fetcherOptions, TimeProvider time,
-    ILogger<LinkPreviewService> logger)
+    ILogger<LinkPreviewService> logger) : IDisposable
 {
+    /// <summary>
+    /// One extraction at a time per process: a tree is up to <see cref="ParseBudget.MaxNodes"/> nodes (about 80 MB at
+    /// worst), and with it the worker's memory stays bounded whatever the job's <c>Concurrency</c>. Extraction is CPU
+    /// work of a few milliseconds a page (the fetches, which take the time, still run side by side).
+    /// </summary>
+    private readonly SemaphoreSlim _extraction = new(1, 1);
+
+    public void Dispose() => _extraction.Dispose();
+
     /// <param name="url">The link, already through <see cref="UrlPolicy"/>.</param>
     /// <param name="deadline">When the job's network work must be done (the token fires then too).</param>
     /// <param name="ct">Cancelled at <paramref name="deadline"/> or when the job stops.</param>
@@ -28,7 +37,17 @@ internal sealed partial class LinkPreviewService(
     {
         var allowLoopback = fetcherOptions.Value.AllowLoopback;
         var page = await fetcher.FetchPageAsync(url, ct);
-        var preview = MetadataExtractor.Extract(page.Body.Span, page.ContentType, page.FinalUrl, page.LinkHeaders, allowLoopback, page.ContentLanguage);
+        LinkPreview preview;
+        await _extraction.WaitAsync(ct);
+        try
+        {
+            preview = MetadataExtractor.Extract(page.Body.Span, page.ContentType, page.FinalUrl, page.LinkHeaders, allowLoopback, page.ContentLanguage);
+        }
+        finally
+        {
+            _extraction.Release();
+        }
+
         if (options.Value.FetchOEmbed && preview.OEmbedUrl is { } endpoint && Uri.TryCreate(endpoint, UriKind.Absolute, out var oembedUri))
         {
             var budget = deadline - time.GetUtcNow() - options.Value.OEmbedReserve;
