@@ -47,15 +47,21 @@ internal static class ExtractCommand
             var fetcherOptions = section.Get<LinkFetcherOptions>() ?? new LinkFetcherOptions();
             var options = section.Get<LinkMetadataOptions>() ?? new LinkMetadataOptions();
             using var fetcher = new LinkFetcher(Options.Create(fetcherOptions));
-            var service = new LinkPreviewService(fetcher, Options.Create(options), NullLogger<LinkPreviewService>.Instance);
+            using var service = new LinkPreviewService(
+                fetcher, Options.Create(options), Options.Create(fetcherOptions), TimeProvider.System, NullLogger<LinkPreviewService>.Instance);
             try
             {
                 using var deadline = new CancellationTokenSource(options.JobDeadline);
-                preview = await service.PreviewAsync(UrlPolicy.Validate(uri, fetcherOptions), deadline.Token);
+                preview = await service.PreviewAsync(UrlPolicy.Validate(uri, fetcherOptions), DateTimeOffset.UtcNow + options.JobDeadline, deadline.Token);
             }
             catch (FetchException e)
             {
                 Console.Error.WriteLine($"extract: {e.Reason}: {e.Message}");
+                return ExitCodes.Failure;
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine($"extract: timeout: the link's network work took longer than {options.JobDeadline.TotalSeconds:0.###} s");
                 return ExitCodes.Failure;
             }
         }

@@ -157,7 +157,9 @@ internal sealed partial class JobExecutor
         {
             return await DeadLetterAsync(envelope, context.Attempt, e.Reason, e.Message, StoreIfKept(scope), hardStop);
         }
-        catch (Exception e) when (e is not OperationCanceledException && !InfrastructureFailure.Is(e))
+        // A cancellation that is not the hard stop's (a handler's own timeout, a library's, such as an HTTP connect
+        // timeout) is the job's failure like any other: it must not escape and leave the entry pending for ever.
+        catch (Exception e) when ((e is not OperationCanceledException || !hardStop.IsCancellationRequested) && !InfrastructureFailure.Is(e))
         {
             return await RetryLaterOrDeadLetterAsync(envelope, context.Attempt, e, StoreIfKept(scope), hardStop);
         }
@@ -431,7 +433,7 @@ internal sealed partial class JobExecutor
                 throw new TransientJobException(
                     "handler_timeout", $"the handler did not finish within {executor._settings.HandlerTimeout.TotalSeconds:0.###} s");
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 WorkerMetrics.RecordFailed(context.JobType, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 throw;

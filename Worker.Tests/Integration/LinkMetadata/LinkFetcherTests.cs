@@ -276,4 +276,40 @@ public sealed class LinkFetcherTests
         Assert.That(server.MaxConcurrentRequests, Is.InRange(1, 2));
     }
 
+    [Test]
+    public async Task FetchPage_ConnectThatHangs_TimeoutAtTheConnectTimeout()
+    {
+        using var hung = new HungListener();
+        var options = new LinkFetcherOptions { AllowLoopback = true, AllowedPorts = [hung.Port], ConnectTimeout = TimeSpan.FromMilliseconds(500) };
+        using var fetcher = new LinkFetcher(Options.Create(options));
+        var watch = Stopwatch.StartNew();
+
+        var failed = await Assert.ThrowsAsync<FetchException>(() => fetcher.FetchPageAsync(hung.Url("/"), CancellationToken.None));
+
+        Assert.That(failed!.Reason, Is.EqualTo("timeout"), failed.ToString());
+        Assert.That(failed.IsTransient, Is.True);
+        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "the connect timeout, not the fetch's 20 s");
+    }
+
+    [Test]
+    public async Task FetchPage_PortThatRefuses_ConnectFailedTransient()
+    {
+        var closed = Ports.Free();
+        using var fetcher = new LinkFetcher(Options.Create(new LinkFetcherOptions { AllowLoopback = true, AllowedPorts = [closed] }));
+
+        var failed = await Assert.ThrowsAsync<FetchException>(() => fetcher.FetchPageAsync(new Uri($"http://127.0.0.1:{closed}/"), CancellationToken.None));
+
+        Assert.That((failed!.Reason, failed.IsTransient), Is.EqualTo(("connect_failed", true)));
+    }
+
+    [Test]
+    public async Task FetchPage_NameThatDoesNotResolve_DnsFailure()
+    {
+        using var fetcher = new LinkFetcher(Options.Create(new LinkFetcherOptions()));
+
+        var failed = await Assert.ThrowsAsync<FetchException>(() =>
+            fetcher.FetchPageAsync(new Uri($"http://no-such-host-{Guid.NewGuid():N}.invalid/"), CancellationToken.None));
+
+        Assert.That(failed!.Reason, Is.EqualTo("dns_failure"));
+    }
 }

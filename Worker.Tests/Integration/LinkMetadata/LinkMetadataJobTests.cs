@@ -301,4 +301,111 @@ public sealed class LinkMetadataJobTests
         }, "all nine previews");
         Assert.That(_server.MaxConcurrentRequests, Is.EqualTo(JobTypeOptions.DefaultConcurrency));
     }
+
+    private static Task<string?> JobStatusAsync(string jobId) =>
+        Infrastructure.ScalarAsync<string?>("SELECT status FROM jobs WHERE type = 'link-metadata' AND id = $1", jobId);
+
+    /// <summary>
+    /// Issue 19's acceptance: one worker with the defaults (loopback allowed for the test pages, their ports allowed),
+    /// four dead links (two names that do not resolve, a refused port, a connect that hangs) and then a good one. The
+    /// good one is filled within 15 s; the four are dead-lettered within their attempts, the hung connect as a timeout.
+    /// </summary>
+    [Test]
+    public async Task Run_DeadLinksThenAGoodOne_GoodOneFilledAndTheDeadOnesDeadLettered()
+    {
+        using var hung = new HungListener();
+        var refused = Ports.Free();
+        _server.Html("/good", "<title>Good link</title>");
+        var links = new[]
+        {
+            $"http://no-such-host-{Guid.NewGuid():N}.invalid/",
+            $"http://another-missing-{Guid.NewGuid():N}.invalid/page",
+            $"http://127.0.0.1:{refused}/",
+            hung.Url("/").AbsoluteUri,
+        };
+        var settings = new Dictionary<string, string?>
+        {
+            ["Worker:Http:Port"] = "0",
+            ["Worker:Jobs:link-metadata:Stream"] = _stream,
+            ["Worker:LinkMetadata:AllowLoopback"] = "true",
+            ["Worker:LinkMetadata:CacheTtl"] = "00:00:00",
+            ["Worker:LinkMetadata:AllowedPorts:0"] = "80",
+            ["Worker:LinkMetadata:AllowedPorts:1"] = _server.Port.ToString(),
+            ["Worker:LinkMetadata:AllowedPorts:2"] = refused.ToString(),
+            ["Worker:LinkMetadata:AllowedPorts:3"] = hung.Port.ToString(),
+        };
+        await using var host = await WorkerTestHost.StartAsync(settings);
+        var dead = new List<string>();
+        foreach (var url in links)
+        {
+            var (_, post, link) = await RowsAsync(url);
+            dead.Add(await EnqueueAsync(host, post, link, url));
+        }
+
+        var good = await RowsAsync(_server.Url("/good").AbsoluteUri);
+        await EnqueueAsync(host, good.Post, good.Link, _server.Url("/good").AbsoluteUri);
+
+        Assert.That(await Eventually.GetAsync(() => MetadataAsync(good.Link), m => m is not null, "the good link's preview", TimeSpan.FromSeconds(15)),
+            Does.Contain("Good link"));
+        // The hung connect: three attempts of the 10 s connect timeout and two backoffs.
+        var letters = await Eventually.GetAsync(() => Db.StreamRangeAsync(_stream + ":dlq"), d => d.Length == 4, "four dead letters", TimeSpan.FromSeconds(60));
+        var byJob = letters.ToDictionary(l => Field(l, "job_id") ?? Field(l, "original_id")!, l => $"{Field(l, "error_type")}: {Field(l, "error_message")}");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(byJob[dead[0]], Does.Contain("dns_failure"));
+            Assert.That(byJob[dead[1]], Does.Contain("dns_failure"));
+            Assert.That(byJob[dead[2]], Does.Contain("connect_failed"));
+            Assert.That(byJob[dead[3]], Does.Contain("timeout"));
+            foreach (var job in dead)
+            {
+                Assert.That(await JobStatusAsync(job), Is.EqualTo("dead_lettered"), job);
+            }
+        });
+    }
+
+    [Test]
+    public async Task Run_PagePointingAtInternalAddresses_StoresNoneOfThem()
+    {
+        _server.Html("/internal", """
+            <html><head><title>Internal media</title>
+            <meta property="og:video" content="http://169.254.169.254/latest/"><meta property="og:video:type" content="text/html">
+            <meta name="twitter:player" content="https://192.168.1.1/v.mp4">
+            <meta property="og:image" content="http://10.1.2.3/i.png"><meta name="twitter:image" content="http://localhost/i.png">
+            <link rel="icon" href="http://metadata.google.internal/favicon.ico">
+            </head><body><video src="https://[fd00::1]/v.mp4"></video></body></html>
+            """);
+        var url = _server.Url("/internal").AbsoluteUri;
+        var (_, post, link) = await RowsAsync(url);
+        await using var host = await WorkerTestHost.StartAsync(Settings());
+
+        await EnqueueAsync(host, post, link, url);
+
+        var stored = await Eventually.GetAsync(() => MetadataAsync(link), m => m is not null, "the preview");
+        Assert.That(stored, Does.Contain("Internal media"));
+        Assert.That(stored, Does.Not.Contain("169.254").And.Not.Contain("192.168").And.Not.Contain("10.1.2.3")
+            .And.Not.Contain("localhost").And.Not.Contain(".internal").And.Not.Contain("fd00"));
+        using var metadata = JsonDocument.Parse(stored!);
+        Assert.That(metadata.RootElement.TryGetProperty("embed", out _), Is.False);
+    }
+
+    [Test]
+    public async Task Run_OEmbedEndpointThatNeverAnswers_ThePagesOwnPreviewIsStored()
+    {
+        _server.Html("/video", $"""
+            <html><head><title>Page with a slow player</title><meta property="og:description" content="Own description">
+            <link rel="alternate" type="application/json+oembed" href="{_server.Url("/oembed")}"></head></html>
+            """)
+            .Route("/oembed", (_, ct) => Task.Delay(Timeout.Infinite, ct));
+        var url = _server.Url("/video").AbsoluteUri;
+        var (_, post, link) = await RowsAsync(url);
+        await using var host = await WorkerTestHost.StartAsync(Settings(
+            ("Worker:LinkMetadata:JobDeadline", "00:00:02"), ("Worker:LinkMetadata:OEmbedReserve", "00:00:00.500"),
+            ("Worker:LinkMetadata:Timeout", "00:00:10")));
+
+        await EnqueueAsync(host, post, link, url);
+
+        var stored = await Eventually.GetAsync(() => MetadataAsync(link), m => m is not null, "the page's own preview");
+        Assert.That(stored, Does.Contain("Page with a slow player").And.Contain("Own description"));
+        Assert.That(await Db.StreamLengthAsync(_stream + ":dlq"), Is.Zero);
+    }
 }

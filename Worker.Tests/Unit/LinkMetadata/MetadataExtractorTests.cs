@@ -81,7 +81,7 @@ public sealed class MetadataExtractorTests
             Assert.That(preview.Image?.Url, Is.EqualTo("https://news.example.com/img/a.jpg"));
             Assert.That(preview.Author, Is.EqualTo("Grace Hopper"));
             Assert.That(preview.SiteName, Is.EqualTo("Example Org"));
-            Assert.That(preview.Lang, Is.EqualTo("de"));
+            Assert.That(preview.Lang, Is.EqualTo("de-DE"), "the tag as the page gives it");
             Assert.That(preview.Sources["title"], Is.EqualTo("jsonld"));
         });
     }

@@ -156,7 +156,7 @@ public sealed class UnreadContentFilterTests
 
         var stripped = UnreadContentFilter.Strip(html);
 
-        Assert.That(stripped, Is.EqualTo("""<div   class="author-name" style=x><img  SRC=a.jpg width=200  ></div>"""));
+        Assert.That(stripped, Is.EqualTo("""<div id=main  class="author-name" style=x><img  SRC=a.jpg width=200  ></div>"""), "id and class are read on a div (bylines), not on an img");
         AssertSameTree(html);
     }
 
@@ -262,7 +262,7 @@ public sealed class UnreadContentFilterTests
     }
 
     private static bool IsRead(string element, string attribute) =>
-        (attribute == "class" ? PageSignals.ReadsClassOn(element) : PageSignals.AttributesRead.Contains(attribute, StringComparer.OrdinalIgnoreCase))
+        (attribute is "class" or "id" ? PageSignals.ReadsClassOn(element) : PageSignals.AttributesRead.Contains(attribute, StringComparer.OrdinalIgnoreCase))
         || !attribute.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or ':' or '.');
 
     private static HtmlDocument Load(string html)

@@ -49,13 +49,16 @@ internal sealed partial class LinkMetadataHandler(
         }
 
         string metadata;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        // The job's deadline bounds every wait on the remote side (DNS, connect, TLS, body, oEmbed): the slot is never
+        // held for a remote host's sake longer than this.
+        var deadlineAt = time.GetUtcNow() + options.Value.JobDeadline;
+        using (var timer = new CancellationTokenSource(options.Value.JobDeadline, time))
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token))
         {
-            deadline.CancelAfter(options.Value.JobDeadline);
             try
             {
                 var url = UrlPolicy.Validate(payload.Url, fetcherOptions.Value);
-                metadata = await cache.GetAsync(url) ?? await FetchAsync(url, deadline.Token);
+                metadata = await cache.GetAsync(url) ?? await FetchAsync(url, deadlineAt, deadline.Token);
             }
             catch (FetchException e) when (e.IsTransient)
             {
@@ -85,9 +88,9 @@ internal sealed partial class LinkMetadataHandler(
         Publish(sectionId, payload, metadata);
     }
 
-    private async Task<string> FetchAsync(Uri url, CancellationToken ct)
+    private async Task<string> FetchAsync(Uri url, DateTimeOffset deadline, CancellationToken ct)
     {
-        var preview = await previews.PreviewAsync(url, ct);
+        var preview = await previews.PreviewAsync(url, deadline, ct);
         var json = JsonSerializer.Serialize(preview, LinkPreviewJsonContext.Default.LinkPreview);
         if (preview.ContentKind != "unsupported")
         {

@@ -28,6 +28,8 @@ internal sealed class LinkMetadataOptionsValidator(IConfiguration configuration,
         }
 
         Require(options.JobDeadline > TimeSpan.Zero, "JobDeadline must be positive");
+        Require(options.OEmbedReserve >= TimeSpan.Zero && options.OEmbedReserve < options.JobDeadline,
+            "OEmbedReserve must be zero or positive and shorter than JobDeadline");
         Require(options.CacheTtl >= TimeSpan.Zero, "CacheTtl must be zero (off) or positive");
         Require(!string.IsNullOrWhiteSpace(options.GlobalChannel), "GlobalChannel must not be empty");
         Require(Enum.IsDefined(options.ChannelStrategy), "ChannelStrategy must be Section, Post or Global");

@@ -60,7 +60,7 @@ internal static class JsonLdReader
                 Text(Property(main, "headline")) ?? Text(Property(main, "name")),
                 Text(Property(main, "description")),
                 Url(Property(main, "image")) ?? Url(Property(main, "thumbnailUrl")),
-                Name(Property(main, "author")) ?? Name(Property(main, "creator")),
+                Names(Property(main, "author")) ?? Names(Property(main, "creator")),
                 Text(Property(main, "datePublished")) ?? Text(Property(main, "uploadDate")) ?? Text(Property(main, "dateCreated")),
                 Name(publisher),
                 publisher is { } p ? Url(Property(p, "logo")) : null,
@@ -168,6 +168,18 @@ internal static class JsonLdReader
         { ValueKind: JsonValueKind.Object } e => Text(Property(e, "name")),
         _ => null,
     };
+
+    /// <summary>Every name of an array (several authors), the same name once, joined in their order; else as <see cref="Name"/>.</summary>
+    private static string? Names(JsonElement? element)
+    {
+        if (element is not { ValueKind: JsonValueKind.Array } array)
+        {
+            return Name(element);
+        }
+
+        var names = array.EnumerateArray().Select(i => Name(i)?.Trim()).Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.OrdinalIgnoreCase).Take(10).ToList();
+        return names.Count == 0 ? null : string.Join(", ", names);
+    }
 
     /// <summary>A URL: a string, an object's <c>url</c>/<c>contentUrl</c>/<c>@id</c>, or the first of an array.</summary>
     private static string? Url(JsonElement? element) => element switch

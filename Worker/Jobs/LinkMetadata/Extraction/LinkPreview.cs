@@ -29,4 +29,8 @@ internal sealed class LinkPreview
     public string? OEmbedUrl { get; set; }
 
     public Dictionary<string, string> Sources { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>URLs the page named that <see cref="RenderableUrl"/> kept out of the preview, by field: logged, never stored.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public List<(string Field, string Url)> DroppedUrls { get; } = [];
 }

@@ -15,7 +15,11 @@ internal static partial class MetadataExtractor
     /// <summary>Deeper nesting is cut off by the parser: pages with 100,000 unclosed tags must not blow the stack.</summary>
     private const int MaxNesting = 512;
 
-    public static LinkPreview Extract(ReadOnlySpan<byte> body, string? contentType, Uri finalUrl, IReadOnlyList<string>? linkHeaders = null)
+    /// <param name="allowLoopback">Test-only, as the fetcher's: loopback URLs count as renderable (<see cref="RenderableUrl"/>).</param>
+    /// <param name="contentLanguage">The response's <c>Content-Language</c> header, the language's last fallback.</param>
+    public static LinkPreview Extract(
+        ReadOnlySpan<byte> body, string? contentType, Uri finalUrl, IReadOnlyList<string>? linkHeaders = null, bool allowLoopback = false,
+        string? contentLanguage = null)
     {
         var mediaType = MediaType(contentType);
         if (mediaType is not null && (mediaType.StartsWith("image/", StringComparison.Ordinal)
@@ -38,15 +42,23 @@ internal static partial class MetadataExtractor
         try
         {
             var length = encoding.GetChars(bytes, buffer);
-            var filtered = new string(buffer, 0, UnreadContentFilter.StripInPlace(buffer.AsSpan(0, length)));
-            signals = PageSignals.Read(Parse(filtered, bytes, encoding));
+            var page = buffer.AsSpan(0, UnreadContentFilter.StripInPlace(buffer.AsSpan(0, length)));
+
+            // Memory is bounded by design, not by the body cap: the parser builds at most ParseBudget.MaxNodes nodes,
+            // from the page's beginning; JSON-LD past the cut is still read.
+            var parsed = ParseBudget.Prefix(page);
+            signals = PageSignals.Read(Parse(new string(page[..parsed]), bytes, encoding));
+            if (parsed < page.Length)
+            {
+                signals.AddJsonLd(ParseBudget.JsonLdAfter(page[parsed..], PageSignals.MaxJsonLdBlocks));
+            }
         }
         finally
         {
             ArrayPool<char>.Shared.Return(buffer);
         }
 
-        return FromSignals(signals, finalUrl, linkHeaders ?? []);
+        return FromSignals(signals, finalUrl, linkHeaders ?? [], allowLoopback, contentLanguage);
     }
 
     /// <param name="filtered">The page as <see cref="UnreadContentFilter"/> left it.</param>
@@ -77,6 +89,8 @@ internal static partial class MetadataExtractor
                 cut = NthIndexOf(text, '<', MaxNesting / 2);
             }
 
+            cut = Math.Min(cut, ParseBudget.Prefix(text));
+
             try
             {
                 head.LoadHtml(cut > 0 ? text[..cut] : string.Empty);
@@ -105,12 +119,30 @@ internal static partial class MetadataExtractor
         return at;
     }
 
-    private static LinkPreview FromSignals(PageSignals s, Uri finalUrl, IReadOnlyList<string> linkHeaders)
+    private static LinkPreview FromSignals(PageSignals s, Uri finalUrl, IReadOnlyList<string> linkHeaders, bool allowLoopback, string? contentLanguage)
     {
         var preview = new LinkPreview { ContentKind = "html" };
         var baseUri = TextCleaner.ResolveUrl(s.BaseHref, finalUrl) is { } b ? new Uri(b) : finalUrl;
         var ld = JsonLdReader.Read(s.JsonLd);
-        string? Url(string? raw) => TextCleaner.ResolveUrl(raw, baseUri);
+
+        // Every URL stored is one a reader's browser may load: an unsafe one is dropped (the next source may answer).
+        string? Safe(string? url, string field, bool httpsOnly)
+        {
+            if (url is null || RenderableUrl.IsSafe(url, httpsOnly, allowLoopback))
+            {
+                return url;
+            }
+
+            if (!preview.DroppedUrls.Contains((field, url)))
+            {
+                preview.DroppedUrls.Add((field, url));
+            }
+
+            return null;
+        }
+
+        string? Url(string? raw) => Safe(TextCleaner.ResolveUrl(raw, baseUri), "url", httpsOnly: false);
+        string? Player(string? raw) => Safe(TextCleaner.ResolveUrl(raw, baseUri), "embed", httpsOnly: true);
         string? Short(string? raw) => TextCleaner.Clean(raw, TextCleaner.MaxShort);
 
         preview.Title = Choose(preview, "title", v => IsUrl(v?.Trim()) ? null : TextCleaner.Clean(v, TextCleaner.MaxTitle),
@@ -148,13 +180,14 @@ internal static partial class MetadataExtractor
             ("microdata", s.Microdata.GetValueOrDefault("url")),
             ("html", s.Links.FirstOrDefault(l => l.HasRel("canonical"))?.Href), ("url", finalUrl.AbsoluteUri));
         preview.Type = Choose(preview, "type", Short, ("og", s.First("og:type")), ("jsonld", ld?.Type));
+        // The tag as the page gives it (BCP 47, case normalised): the html element's, then og:locale, then Content-Language.
         preview.Lang = Choose(preview, "lang", Language,
-            ("og", s.First("og:locale")), ("jsonld", ld?.Language), ("microdata", s.Microdata.GetValueOrDefault("inlanguage")),
-            ("html", s.HtmlLang), ("html", s.First("content-language") ?? s.First("language")));
+            ("html", s.HtmlLang), ("og", s.First("og:locale")), ("jsonld", ld?.Language), ("microdata", s.Microdata.GetValueOrDefault("inlanguage")),
+            ("html", s.First("content-language") ?? s.First("language")), ("http", contentLanguage));
         preview.Author = Choose(preview, "author", Author,
-            ("og", s.First("article:author")), ("jsonld", ld?.Author), ("microdata", s.MicrodataAuthor),
+            ("og", s.First("article:author")), ("jsonld", ld?.Author), ("microdata", Authors(s.MicrodataAuthors)),
             ("html", s.First("author") ?? s.First("byl") ?? s.First("dc.creator") ?? s.First("parsely-author") ?? s.First("sailthru.author")),
-            ("html", s.BylineAuthor));
+            ("html", Authors(s.BylineNames)));
         preview.PublishedAt = Choose(preview, "published_at", Date,
             ("og", s.First("article:published_time") ?? s.First("og:published_time")), ("jsonld", ld?.DatePublished),
             ("microdata", s.Microdata.GetValueOrDefault("datepublished")),
@@ -177,15 +210,15 @@ internal static partial class MetadataExtractor
 
         var pageUrl = preview.Url is { } u && Uri.TryCreate(u, UriKind.Absolute, out var canonical) ? canonical : finalUrl;
         preview.Embed = EmbedResolver.FromUrl(finalUrl) ?? EmbedResolver.FromUrl(pageUrl)
-            ?? EmbedResolver.FromPlayer(ogVideoIsPlayer ? Url(ogVideo) : null, videoType, finalUrl.Host, Int(s.First("og:video:width")), Int(s.First("og:video:height")))
-            ?? EmbedResolver.FromPlayer(Url(s.First("twitter:player")), null, finalUrl.Host, Int(s.First("twitter:player:width")), Int(s.First("twitter:player:height")))
-            ?? EmbedResolver.FromPlayer(Url(ld?.EmbedUrl), null, finalUrl.Host, null, null);
+            ?? EmbedResolver.FromPlayer(ogVideoIsPlayer ? Player(ogVideo) : null, videoType, finalUrl.Host, Int(s.First("og:video:width")), Int(s.First("og:video:height")))
+            ?? EmbedResolver.FromPlayer(Player(s.First("twitter:player")), null, finalUrl.Host, Int(s.First("twitter:player:width")), Int(s.First("twitter:player:height")))
+            ?? EmbedResolver.FromPlayer(Player(ld?.EmbedUrl), null, finalUrl.Host, null, null);
         if (preview.Embed is not null)
         {
             preview.Sources["embed"] = "url";
         }
 
-        preview.OEmbedUrl = Url(s.Links.FirstOrDefault(l => l.Type == "application/json+oembed")?.Href) ?? OEmbedFromHeaders(linkHeaders, finalUrl);
+        preview.OEmbedUrl = Url(s.Links.FirstOrDefault(l => l.Type == "application/json+oembed")?.Href) ?? Url(OEmbedFromHeaders(linkHeaders, finalUrl));
         return preview;
     }
 
@@ -248,7 +281,12 @@ internal static partial class MetadataExtractor
         return head.StartsWith('<') && HtmlStart().IsMatch(head);
     }
 
-    private static string? Language(string? raw)
+    /// <summary>
+    /// A BCP 47 tag with its case normalised (<c>en-US</c>, <c>zh-Hant-TW</c>, <c>pt-BR</c>): the language lowercase,
+    /// a script titlecase, a region uppercase. <c>en_US</c> (og:locale) becomes <c>en-US</c>; of a list
+    /// (<c>Content-Language: de, en</c>) the first; what follows an invalid subtag (<c>en_US.UTF-8</c>) is dropped.
+    /// </summary>
+    internal static string? Language(string? raw)
     {
         var text = raw?.Trim();
         if (string.IsNullOrEmpty(text))
@@ -256,8 +294,33 @@ internal static partial class MetadataExtractor
             return null;
         }
 
-        var primary = text.Split('-', '_')[0].ToLowerInvariant();
-        return primary.Length is 2 or 3 && primary.All(char.IsAsciiLetterLower) ? primary : null;
+        var end = text.IndexOfAny([',', ';', ' ', '.', '@']);
+        var subtags = (end >= 0 ? text[..end] : text).Split('-', '_');
+        var primary = subtags[0].ToLowerInvariant();
+        if (primary.Length is not (2 or 3) || !primary.All(char.IsAsciiLetterLower))
+        {
+            return null;
+        }
+
+        var tag = new System.Text.StringBuilder(primary);
+        for (var i = 1; i < subtags.Length; i++)
+        {
+            var subtag = subtags[i];
+            if (subtag.Length is 0 or > 8 || !subtag.All(char.IsAsciiLetterOrDigit))
+            {
+                break;
+            }
+
+            tag.Append('-').Append(subtag switch
+            {
+                { Length: 4 } when subtag.All(char.IsAsciiLetter) =>
+                    char.ToUpperInvariant(subtag[0]) + subtag[1..].ToLowerInvariant(),
+                { Length: 2 } when subtag.All(char.IsAsciiLetter) => subtag.ToUpperInvariant(),
+                _ => subtag.ToLowerInvariant(),
+            });
+        }
+
+        return tag.ToString();
     }
 
     private static string? Date(string? raw)
@@ -301,6 +364,13 @@ internal static partial class MetadataExtractor
         var (first, last) = (parts[0], parts[^1]);
         var site = head is not null && string.Equals(last, head, StringComparison.OrdinalIgnoreCase) ? first : last;
         return site.Length <= 60 ? site : null;
+    }
+
+    /// <summary>Several authors printed in the page, each cleaned, the same name once, joined in page order.</summary>
+    private static string? Authors(IReadOnlyList<string> names)
+    {
+        var kept = names.Select(Author).OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        return kept.Count == 0 ? null : TextCleaner.Clean(string.Join(", ", kept), TextCleaner.MaxShort);
     }
 
     /// <summary>A person's name: not a URL, without a leading "By".</summary>

@@ -8,7 +8,7 @@ internal sealed class PageSignals
     /// <summary>Longest text read from an element (a heading, a microdata value): 2,000 characters.</summary>
     private const int MaxElementText = 2000;
 
-    private const int MaxJsonLdBlocks = 20;
+    internal const int MaxJsonLdBlocks = 20;
 
     /// <summary>
     /// Every attribute this walk, <see cref="ImageCandidate"/> and the parser itself (the meta charset) read, in any
@@ -18,7 +18,7 @@ internal sealed class PageSignals
     internal static readonly string[] AttributesRead =
     [
         "property", "name", "itemprop", "content", "rel", "href", "type", "sizes", "lang", "xml:lang", "datetime", "src",
-        "srcset", "data-srcset", "data-src", "data-lazy-src", "data-original", "width", "height", "alt", "poster", "class",
+        "srcset", "data-srcset", "data-src", "data-lazy-src", "data-original", "width", "height", "alt", "poster", "class", "id",
         "value", "http-equiv", "charset",
     ];
 
@@ -28,12 +28,22 @@ internal sealed class PageSignals
     /// <summary>Whether the extraction reads an attribute of this name (any case): one hash lookup, for the filter's scan.</summary>
     internal static bool IsAttributeRead(ReadOnlySpan<char> name) => AttributeLookup.Contains(name);
 
-    /// <summary>The elements whose <c>class</c> is read (for a byline); on all others it is cut with the unread attributes.</summary>
+    /// <summary>
+    /// The elements whose <c>class</c> and <c>id</c> are read (for a byline); on all others they are cut with the
+    /// unread attributes.
+    /// </summary>
     internal static bool ReadsClassOn(ReadOnlySpan<char> element) =>
         element.Equals("span", StringComparison.OrdinalIgnoreCase) || element.Equals("a", StringComparison.OrdinalIgnoreCase)
-        || element.Equals("div", StringComparison.OrdinalIgnoreCase) || element.Equals("p", StringComparison.OrdinalIgnoreCase);
+        || element.Equals("div", StringComparison.OrdinalIgnoreCase) || element.Equals("p", StringComparison.OrdinalIgnoreCase)
+        || element.Equals("address", StringComparison.OrdinalIgnoreCase) || element.Equals("li", StringComparison.OrdinalIgnoreCase)
+        || element.Equals("strong", StringComparison.OrdinalIgnoreCase) || element.Equals("em", StringComparison.OrdinalIgnoreCase)
+        || element.Equals("cite", StringComparison.OrdinalIgnoreCase) || element.Equals("small", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Meta tags by lowercase <c>property</c>, <c>name</c> or <c>itemprop</c>, every value in document order.</summary>
+    /// <summary>The attributes read only on the elements of <see cref="ReadsClassOn"/>.</summary>
+    internal static bool IsBylineAttribute(ReadOnlySpan<char> name) =>
+        name.Equals("class", StringComparison.OrdinalIgnoreCase) || name.Equals("id", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Meta tags by lowercase <c>property</c>, <c>name</c>, <c>itemprop</c> or <c>http-equiv</c>, every value in document order.</summary>
     public Dictionary<string, List<string>> Meta { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Microdata: the first value of each <c>itemprop</c> outside meta tags.</summary>
@@ -55,13 +65,20 @@ internal sealed class PageSignals
 
     public string? FirstTime { get; private set; }
 
-    public string? MicrodataAuthor { get; private set; }
+    /// <summary>Microdata authors (each <c>itemprop="author"</c>, by its <c>itemprop="name"</c> when it has one), in page order.</summary>
+    public List<string> MicrodataAuthors { get; } = [];
 
     /// <summary>The first paragraph long enough to describe the page (in an article or main element when there is one).</summary>
     public string? FirstParagraph { get; private set; }
 
-    /// <summary>Byline text: a <c>rel=author</c> link, or an element whose class names an author or byline.</summary>
-    public string? BylineAuthor { get; private set; }
+    /// <summary>
+    /// The names printed in the page's byline, from the most telling source that has one: <c>rel="author"</c> links,
+    /// elements whose class or id names an author's name (<c>author-name</c>, <c>byline__name</c>), links in or named
+    /// as an author element, links to <c>/author/</c> pages, then the innermost short elements whose class or id says
+    /// byline, then author. Several of one source are joined when they stand together (the same parent or grandparent),
+    /// in page order: the authors of one byline, not the names of a comment thread.
+    /// </summary>
+    public List<string> BylineNames { get; } = [];
 
     public string? AudioSource { get; private set; }
 
@@ -74,20 +91,46 @@ internal sealed class PageSignals
 
     private string? _firstParagraphAnywhere;
 
+    /// <summary>More names than this are a list of contributors, not a byline.</summary>
+    private const int MaxAuthors = 10;
+
+    /// <summary>A byline longer than this is a biography or a teaser, not names.</summary>
+    private const int MaxBylineText = 100;
+
+    /// <summary>Byline candidates by tier (lower is more telling), in page order.</summary>
+    private readonly List<(int Tier, HtmlNode Node)> _bylines = [];
+
+    private readonly List<(HtmlNode Node, string Name)> _microdataAuthors = [];
+
+    /// <summary>JSON-LD blocks found past the part of the page that was parsed (<see cref="ParseBudget"/>), in page order.</summary>
+    public void AddJsonLd(IEnumerable<string> blocks)
+    {
+        foreach (var block in blocks)
+        {
+            if (JsonLd.Count >= MaxJsonLdBlocks)
+            {
+                return;
+            }
+
+            JsonLd.Add(block);
+        }
+    }
+
     public string? First(string key) => Meta.TryGetValue(key, out var values) ? values[0] : null;
 
     public static PageSignals Read(HtmlDocument document)
     {
         var signals = new PageSignals();
-        var stack = new Stack<(HtmlNode Node, bool InArticle)>();
-        stack.Push((document.DocumentNode, false));
+        // AuthorLevels: how many more levels down an element whose class or id says author still counts (three).
+        var stack = new Stack<(HtmlNode Node, bool InArticle, int AuthorLevels)>();
+        stack.Push((document.DocumentNode, false, 0));
         while (stack.Count > 0)
         {
-            var (node, inArticle) = stack.Pop();
+            var (node, inArticle, authorLevels) = stack.Pop();
             if (node.NodeType == HtmlNodeType.Element)
             {
                 inArticle |= node.Name is "article" or "main";
-                signals.Visit(node, inArticle);
+                authorLevels = signals.Visit(node, inArticle, authorLevels);
                 if (node.Name is "script" or "style" or "noscript" or "template" or "svg")
                 {
                     continue;
@@ -97,11 +140,12 @@ internal sealed class PageSignals
             var children = node.ChildNodes;
             for (var i = children.Count - 1; i >= 0; i--)
             {
-                stack.Push((children[i], inArticle));
+                stack.Push((children[i], inArticle, authorLevels));
             }
         }
 
         signals.FirstParagraph ??= signals._firstParagraphAnywhere;
+        signals.ChooseBylines();
         return signals;
     }
 
@@ -110,12 +154,15 @@ internal sealed class PageSignals
             && (c.GetAttributeValue("type", null) is not { } type || type.StartsWith(typePrefix, StringComparison.OrdinalIgnoreCase)))
             ?.GetAttributeValue("src", null);
 
-    private void Visit(HtmlNode node, bool inArticle)
+    /// <returns>The author levels for the node's children.</returns>
+    private int Visit(HtmlNode node, bool inArticle, int authorLevels)
     {
+        var hint = ReadsClassOn(node.Name) ? BylineHintOf(node) : null;
         switch (node.Name)
         {
             case "meta":
-                var key = node.GetAttributeValue("property", null) ?? node.GetAttributeValue("name", null) ?? node.GetAttributeValue("itemprop", null);
+                var key = node.GetAttributeValue("property", null) ?? node.GetAttributeValue("name", null) ?? node.GetAttributeValue("itemprop", null)
+                    ?? node.GetAttributeValue("http-equiv", null);
                 var content = node.GetAttributeValue("content", null);
                 if (key is not null && content is not null)
                 {
@@ -173,8 +220,20 @@ internal sealed class PageSignals
                 }
 
                 break;
-            case "a" when BylineAuthor is null && (node.GetAttributeValue("rel", null)?.Contains("author", StringComparison.OrdinalIgnoreCase) ?? false):
-                BylineAuthor = Text(node);
+            case "a" when _bylines.Count < MaxBylineCandidates:
+                if (node.GetAttributeValue("rel", null)?.Contains("author", StringComparison.OrdinalIgnoreCase) ?? false)
+                {
+                    _bylines.Add((0, node));
+                }
+                else if (hint is not null || authorLevels > 0)
+                {
+                    _bylines.Add((2, node));
+                }
+                else if (node.GetAttributeValue("href", null)?.Contains("/author/", StringComparison.OrdinalIgnoreCase) ?? false)
+                {
+                    _bylines.Add((3, node));
+                }
+
                 break;
             case "audio" when AudioSource is null:
                 AudioSource = node.GetAttributeValue("src", null) ?? Source(node, "audio/");
@@ -193,12 +252,16 @@ internal sealed class PageSignals
                 break;
         }
 
-        if (BylineAuthor is null && ReadsClassOn(node.Name) && node.ChildNodes.Count <= 3
-            && node.GetAttributeValue("class", null) is { } cls
-            && (cls.Contains("author-name", StringComparison.OrdinalIgnoreCase) || cls.Contains("byline__name", StringComparison.OrdinalIgnoreCase)
-                || cls.Contains("author__name", StringComparison.OrdinalIgnoreCase)))
+        if (node.Name != "a" && _bylines.Count < MaxBylineCandidates && hint is not null)
         {
-            BylineAuthor = Text(node);
+            if (hint == BylineHint.Name && node.ChildNodes.Count <= 3)
+            {
+                _bylines.Add((1, node));
+            }
+            else if (hint != BylineHint.Name && node.ChildNodes.Count <= 8)
+            {
+                _bylines.Add((hint == BylineHint.Byline ? 4 : 5, node));
+            }
         }
 
         var itemprop = node.GetAttributeValue("itemprop", null);
@@ -207,10 +270,16 @@ internal sealed class PageSignals
             foreach (var prop in itemprop.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             {
                 var name = prop.ToLowerInvariant();
-                if (name == "author" && MicrodataAuthor is null)
+                if (name == "author")
                 {
-                    var nameNode = node.SelectSingleNode(".//*[@itemprop='name']");
-                    MicrodataAuthor = nameNode is null ? Text(node) : ItemValue(nameNode);
+                    if (_microdataAuthors.Count < MaxAuthors)
+                    {
+                        var nameNode = node.SelectSingleNode(".//*[@itemprop='name']");
+                        if ((nameNode is null ? Text(node) : ItemValue(nameNode)) is { } author)
+                        {
+                            _microdataAuthors.Add((node, author));
+                        }
+                    }
                 }
                 else if (!Microdata.ContainsKey(name) && ItemValue(node) is { Length: > 0 } value)
                 {
@@ -218,6 +287,123 @@ internal sealed class PageSignals
                 }
             }
         }
+
+        return hint is BylineHint.Author or BylineHint.Name ? 3 : Math.Max(0, authorLevels - 1);
+    }
+
+    private enum BylineHint
+    {
+        /// <summary>The class or id names an author's name: <c>author-name</c>, <c>author__name</c>, <c>byline__name</c>...</summary>
+        Name,
+
+        /// <summary>The class or id says byline.</summary>
+        Byline,
+
+        /// <summary>The class or id says author.</summary>
+        Author,
+    }
+
+    private static BylineHint? BylineHintOf(HtmlNode node)
+    {
+        var cls = node.GetAttributeValue("class", null);
+        var id = node.GetAttributeValue("id", null);
+        if (!MayHint(cls) && !MayHint(id))
+        {
+            return null;
+        }
+
+        var hints = $"{cls} {id}";
+
+        foreach (var name in NameHints)
+        {
+            if (hints.Contains(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return BylineHint.Name;
+            }
+        }
+
+        if (hints.Contains("byline", StringComparison.OrdinalIgnoreCase))
+        {
+            return BylineHint.Byline;
+        }
+
+        var author = hints.IndexOf("author", StringComparison.OrdinalIgnoreCase);
+        if (author < 0)
+        {
+            return null;
+        }
+
+        // "authority", "authorize", "author-bio", "author-avatar": not a name.
+        var rest = hints.AsSpan(author + 6);
+        return rest.StartsWith("it", StringComparison.OrdinalIgnoreCase) || rest.StartsWith("iz", StringComparison.OrdinalIgnoreCase)
+            || NotNames.Any(n => hints.Contains(n, StringComparison.OrdinalIgnoreCase))
+            ? null
+            : BylineHint.Author;
+    }
+
+    private static bool MayHint(string? value) =>
+        value is not null && (value.Contains("author", StringComparison.OrdinalIgnoreCase) || value.Contains("byline", StringComparison.OrdinalIgnoreCase));
+
+    private static readonly string[] NameHints = ["author-name", "author__name", "author_name", "authorname", "byline__name", "byline-name"];
+
+    private static readonly string[] NotNames = ["bio", "avatar", "image", "img", "photo", "picture", "desc", "about", "follow", "social"];
+
+    private const int MaxBylineCandidates = 200;
+
+    /// <summary>Fills <see cref="BylineNames"/> and <see cref="MicrodataAuthors"/> from the candidates the walk found.</summary>
+    private void ChooseBylines()
+    {
+        MicrodataAuthors.AddRange(Together(_microdataAuthors));
+        foreach (var tier in _bylines.Select(b => b.Tier).Distinct().Order())
+        {
+            var nodes = _bylines.Where(b => b.Tier == tier).Select(b => b.Node).ToList();
+            if (tier >= 4)
+            {
+                // div.byline > span.author: the span.
+                nodes = nodes.Where(n => !nodes.Any(other => other != n && IsAncestor(n, other))).ToList();
+            }
+
+            var named = nodes.Select(n => (Node: n, Name: Text(n)))
+                .Where(c => TextCleaner.Clean(c.Name, MaxBylineText + 1) is { Length: <= MaxBylineText })
+                .ToList();
+            if (named.Count > 0)
+            {
+                BylineNames.AddRange(Together(named));
+                return;
+            }
+        }
+    }
+
+    /// <summary>The first name and those that stand with it (the same parent or grandparent), in page order.</summary>
+    private static IEnumerable<string> Together(List<(HtmlNode Node, string Name)> candidates)
+    {
+        if (candidates.Count == 0)
+        {
+            yield break;
+        }
+
+        var first = candidates[0].Node;
+        foreach (var (node, name) in candidates.Take(MaxAuthors))
+        {
+            if (node == first || node.ParentNode == first.ParentNode
+                || (node.ParentNode?.ParentNode is { } grandparent && grandparent == first.ParentNode?.ParentNode))
+            {
+                yield return name;
+            }
+        }
+    }
+
+    private static bool IsAncestor(HtmlNode ancestor, HtmlNode node)
+    {
+        for (var parent = node.ParentNode; parent is not null; parent = parent.ParentNode)
+        {
+            if (parent == ancestor)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string? ItemValue(HtmlNode node) => node.Name switch

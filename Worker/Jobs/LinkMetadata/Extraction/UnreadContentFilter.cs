@@ -419,8 +419,8 @@ internal static class UnreadContentFilter
             return;
         }
 
-        // A class on an element with a non-ASCII name is kept: no case folding may turn it into one whose class is read.
-        var read = name.Equals("class", StringComparison.OrdinalIgnoreCase)
+        // A class or id on an element with a non-ASCII name is kept: no case folding may turn it into one whose class is read.
+        var read = PageSignals.IsBylineAttribute(name)
             ? element.ContainsAnyExcept(AsciiName) || PageSignals.ReadsClassOn(element)
             : PageSignals.IsAttributeRead(name);
         if (!read)

@@ -11,4 +11,5 @@ internal sealed record FetchResult(
     ReadOnlyMemory<byte> Body,
     bool Truncated,
     IReadOnlyList<string> LinkHeaders,
-    int Redirects);
+    int Redirects,
+    string? ContentLanguage = null);

@@ -63,13 +63,22 @@ internal sealed class LinkFetcher : IDisposable
         {
             return await FetchWithinDeadlineAsync(UrlPolicy.Validate(url, _options), maxBytes, json, deadline.Token);
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {
-            throw new FetchException("timeout", transient: true, $"the page did not arrive within {_options.Timeout.TotalSeconds:0} s");
+            // Our deadline, or SocketsHttpHandler's ConnectTimeout: that one comes as a TaskCanceledException carrying a
+            // TimeoutException, with no token of ours cancelled. Either way the remote side was too slow: a job failure.
+            throw deadline.IsCancellationRequested
+                ? new FetchException("timeout", transient: true, $"the page did not arrive within {_options.Timeout.TotalSeconds:0.###} s", inner: e)
+                : new FetchException("timeout", transient: true, $"the site did not accept a connection within {_options.ConnectTimeout.TotalSeconds:0.###} s", inner: e);
         }
         catch (HttpRequestException e)
         {
             throw Classify(e);
+        }
+        catch (IOException e)
+        {
+            // The body broke off (HttpIOException: a reset, a connection closed early, a broken chunk).
+            throw new FetchException("connection_reset", transient: true, "the site broke off the response", inner: e);
         }
     }
 
@@ -109,7 +118,8 @@ internal sealed class LinkFetcher : IDisposable
             }
 
             var (body, truncated) = await ReadCappedAsync(response.Content, maxBytes, ct);
-            return new FetchResult(url, status, contentType, body, truncated, links, redirects);
+            var language = response.Content.Headers.ContentLanguage.FirstOrDefault();
+            return new FetchResult(url, status, contentType, body, truncated, links, redirects, language);
         }
     }
 
@@ -193,7 +203,13 @@ internal sealed class LinkFetcher : IDisposable
         _ => null,
     };
 
-    private static FetchException Classify(HttpRequestException e)
+    /// <summary>
+    /// Every way a link's host can fail, as a job failure with a stable reason: <c>dns_failure</c>,
+    /// <c>connect_failed</c> (refused, unreachable), <c>connection_reset</c>, <c>tls_failed</c>,
+    /// <c>invalid_response</c>, <c>response_too_large</c>. A name that does not exist (NXDOMAIN) is permanent at once;
+    /// everything else is transient and retried with the job's backoff.
+    /// </summary>
+    internal static FetchException Classify(HttpRequestException e)
     {
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)
         {
@@ -201,19 +217,38 @@ internal sealed class LinkFetcher : IDisposable
             {
                 case FetchException fetch:
                     return fetch;
-                case SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain }:
-                    return new FetchException("dns_failure", transient: true, "the link's host name does not resolve", inner: e);
+                case SocketException socket when DnsFailure(socket, e) is { } dns:
+                    return dns;
+                case SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown }:
+                    return new FetchException("connection_reset", transient: true, "the site broke off the connection", inner: e);
+                case System.Security.Authentication.AuthenticationException:
+                    return TlsFailed(e);
             }
         }
 
         return e.HttpRequestError switch
         {
             HttpRequestError.NameResolutionError => new FetchException("dns_failure", transient: true, "the link's host name does not resolve", inner: e),
+            HttpRequestError.SecureConnectionError => TlsFailed(e),
             HttpRequestError.ConfigurationLimitExceeded => new FetchException("response_too_large", transient: false, "the site's response headers are too large", inner: e),
             HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded => new FetchException("invalid_response", transient: true, "the site sent a broken response", inner: e),
             _ => new FetchException("connect_failed", transient: true, "the site could not be reached", inner: e),
         };
     }
+
+    private static FetchException TlsFailed(Exception e) =>
+        new("tls_failed", transient: true, "the site's TLS handshake failed", inner: e);
+
+    /// <summary>
+    /// <c>HostNotFound</c> is the resolver's "no such name" (NXDOMAIN): retrying will not make it exist, so it is
+    /// permanent. <c>TryAgain</c> (no answer, a server failure) and <c>NoData</c> may pass: transient.
+    /// </summary>
+    private static FetchException? DnsFailure(SocketException socket, Exception outer) => socket.SocketErrorCode switch
+    {
+        SocketError.HostNotFound => new FetchException("dns_failure", transient: false, "the link's host name does not exist", inner: outer),
+        SocketError.NoData or SocketError.TryAgain => new FetchException("dns_failure", transient: true, "the link's host name does not resolve", inner: outer),
+        _ => null,
+    };
 
     /// <summary>Resolves, refuses if any address is blocked, then dials the allowed addresses in turn.</summary>
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
@@ -228,11 +263,12 @@ internal sealed class LinkFetcher : IDisposable
         {
             try
             {
-                addresses = await Dns.GetHostAddressesAsync(host, ct);
+                // WaitAsync: a resolver that does not honour cancellation still gives the job back at its deadline.
+                addresses = await Dns.GetHostAddressesAsync(host, ct).WaitAsync(ct);
             }
             catch (SocketException e)
             {
-                throw new FetchException("dns_failure", transient: true, "the link's host name does not resolve", inner: e);
+                throw DnsFailure(e, e) ?? new FetchException("dns_failure", transient: true, "the link's host name does not resolve", inner: e);
             }
         }
 
