@@ -41,7 +41,7 @@ public sealed class FleetChurnTests
 
     [TearDown]
     public async Task DeleteKeys() =>
-        await Db.KeyDeleteAsync([_stream, _stream + ":dlq", _stream + ":delayed", _stream + ":starts", _stream + ":prune-lock", _stream + ":consumers-alive"]);
+        await Db.KeyDeleteAsync(WorkerTestHost.KeysOf(_stream));
 
     private Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
     {

@@ -21,7 +21,7 @@ public abstract class ClusterTestBase
     public async Task DeleteKeys()
     {
         // One slot, so one command may delete them all.
-        await Db.KeyDeleteAsync([Stream, Stream + ":dlq", Stream + ":delayed", Stream + ":starts", Stream + ":prune-lock", Stream + ":consumers-alive"]);
+        await Db.KeyDeleteAsync(WorkerTestHost.KeysOf(Stream));
     }
 
     /// <summary>Noop on this test's stream, the worker and its verbs on the cluster.</summary>

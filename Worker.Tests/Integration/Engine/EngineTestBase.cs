@@ -16,7 +16,7 @@ public abstract class EngineTestBase
 
     [TearDown]
     public async Task DeleteKeys() =>
-        await Db.KeyDeleteAsync([Stream, Stream + ":dlq", Stream + ":delayed", Stream + ":starts", Stream + ":prune-lock", Stream + ":consumers-alive"]);
+        await Db.KeyDeleteAsync(WorkerTestHost.KeysOf(Stream));
 
     internal Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
     {

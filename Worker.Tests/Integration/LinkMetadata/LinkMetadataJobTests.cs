@@ -28,7 +28,7 @@ public sealed class LinkMetadataJobTests
     public async Task TearDown()
     {
         await _server.DisposeAsync();
-        await Db.KeyDeleteAsync([_stream, _stream + ":dlq", _stream + ":delayed"]);
+        await Db.KeyDeleteAsync(WorkerTestHost.KeysOf(_stream));
     }
 
     private Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
