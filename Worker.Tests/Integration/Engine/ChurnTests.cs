@@ -174,7 +174,10 @@ public sealed class ChurnTests : EngineTestBase
         await using var host = await WorkerTestHost.StartAsync(settings);
         // Redis creates a consumer with its first delivery (before 7.2 its idle time also counts from the last one).
         await WaitForStatusAsync(await EnqueueAsync(host, "{}"), "succeeded");
-        var live = (string)(await Db.StreamConsumerInfoAsync(Stream, "workers")).Single(c => c.PendingMessageCount == 0 && c.Name != "gone-empty").Name!;
+        // Its ack follows the status row: wait for it, then the worker's consumer is the one not named by the test.
+        var live = (string)(await Eventually.GetAsync(
+            async () => (await Db.StreamConsumerInfoAsync(Stream, "workers")).Where(c => c.Name != "gone-empty" && c.Name != "gone-holding").ToArray(),
+            c => c is [{ PendingMessageCount: 0 }], "the worker's consumer with its job acked")).Single().Name!;
 
         await Eventually.TrueAsync(
             async () => (await Db.StreamConsumerInfoAsync(Stream, "workers")).All(c => c.Name != "gone-empty"),
