@@ -56,6 +56,11 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, 
                 failures.Add($"{key}:Prefetch must not be negative (was {job.Prefetch}; zero holds one entry beyond the running ones)");
             }
 
+            if (job.RecordRunningAfter < TimeSpan.Zero)
+            {
+                failures.Add($"{key}:RecordRunningAfter must not be negative (was {job.RecordRunningAfter}; zero writes the running row before each job starts)");
+            }
+
             Positive(failures, $"{key}:HandlerTimeout", job.HandlerTimeout);
             Positive(failures, $"{key}:ClaimInterval", job.ClaimInterval);
             Positive(failures, $"{key}:BlockTime", job.BlockTime);

@@ -6,7 +6,7 @@ namespace Worker.Jobs;
 
 /// <summary>What a handler knows of the job it runs, and the ways it reports back. One per execution.</summary>
 internal sealed class JobContext(
-    JobEnvelope envelope, long deliveryCount, string consumer, MessageScope scope, bool persistState)
+    JobEnvelope envelope, long deliveryCount, string consumer, MessageScope scope, bool persistState, AttemptBegin? begin = null)
 {
     public string JobId => envelope.JobId;
     public string JobType => envelope.Type;
@@ -41,10 +41,19 @@ internal sealed class JobContext(
     }
 
     /// <summary>Progress as the seeds' analysis worker reports it; kept in the <c>jobs</c> row when state is persisted.</summary>
-    public Task ReportProgressAsync(int current, int total, string? message, CancellationToken cancellationToken) =>
-        !persistState
-            ? Task.CompletedTask
-            : scope.Store.ReportProgressAsync(JobType, JobId, current, total, message, cancellationToken);
+    public async Task ReportProgressAsync(int current, int total, string? message, CancellationToken cancellationToken)
+    {
+        if (persistState)
+        {
+            // Progress updates the begin row: a deferred one is written now.
+            if (begin is not null)
+            {
+                await begin.EnsureAsync(cancellationToken);
+            }
+
+            await scope.Store.ReportProgressAsync(JobType, JobId, current, total, message, cancellationToken);
+        }
+    }
 
     /// <summary>
     /// Applies the job's database effects and marks it succeeded in one transaction, once per job however often

@@ -102,6 +102,20 @@ internal sealed record JobEnvelope(
         return true;
     }
 
+    /// <summary>The entry's <c>job_id</c> field when it has one (a job id of the producer's), else null.</summary>
+    public static string? OwnJobId(StreamEntry entry)
+    {
+        foreach (var field in entry.Values)
+        {
+            if (field.Name == StreamFields.JobId && !field.Value.IsNullOrEmpty)
+            {
+                return field.Value;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>One forward pass of the reader over the bytes: validates without building a document.</summary>
     private static bool IsJson(RedisValue payload, int length, out string error)
     {

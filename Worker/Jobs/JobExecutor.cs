@@ -66,20 +66,23 @@ internal sealed partial class JobExecutor
     /// Never throws for a job's own failure. While Redis or PostgreSQL are down it waits and tries again, keeping the
     /// entry pending, until they return or <paramref name="hardStop"/> fires (then the entry is released).
     /// </summary>
-    public async Task<DeliveryOutcome> ExecuteAsync(Delivery delivery, CancellationToken hardStop)
+    public async Task<Execution> ExecuteAsync(Delivery delivery, CancellationToken hardStop)
     {
         var wait = FirstInfrastructureWait;
+        // After an infrastructure failure the job begins as a redelivery does: its row first, which also tells a
+        // duplicate (the look made for its read may be what failed).
+        var mayDefer = true;
         while (true)
         {
             try
             {
-                var outcome = await ExecuteOnceAsync(delivery, hardStop);
-                if (outcome != DeliveryOutcome.Release && RecordsStarts(delivery))
+                var execution = await ExecuteOnceAsync(delivery, mayDefer, hardStop);
+                if (execution.Outcome != DeliveryOutcome.Release && RecordsStarts(delivery))
                 {
                     _stream.ForgetStarts(delivery.Id);
                 }
 
-                return outcome;
+                return execution;
             }
             catch (OperationCanceledException) when (hardStop.IsCancellationRequested)
             {
@@ -88,11 +91,8 @@ internal sealed partial class JobExecutor
             catch (Exception e) when (InfrastructureFailure.Is(e))
             {
                 LogInfrastructureFailure(_logger, e, _settings.JobType, delivery.Id, wait);
-                try
-                {
-                    await Task.Delay(wait, _time, hardStop);
-                }
-                catch (OperationCanceledException)
+                mayDefer = false;
+                if (!await WaitForInfrastructureAsync(wait, hardStop))
                 {
                     return DeliveryOutcome.Release;
                 }
@@ -102,7 +102,44 @@ internal sealed partial class JobExecutor
         }
     }
 
-    private async Task<DeliveryOutcome> ExecuteOnceAsync(Delivery delivery, CancellationToken hardStop)
+    /// <summary>
+    /// With job state, the look made for one read: which of its entries carry a job id (given by the producer) of a job
+    /// that already succeeded. One query per read, so that first deliveries can skip their begin row and still never
+    /// run a duplicate; null when no entry needs it (entries without a job id of their own cannot be duplicates).
+    /// </summary>
+    public Task<HashSet<string>>? LookUpSucceeded(ReadOnlySpan<StreamEntry> entries)
+    {
+        if (!_settings.PersistState || _settings.RecordRunningAfter <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        List<string>? ids = null;
+        foreach (var entry in entries)
+        {
+            if (JobEnvelope.OwnJobId(entry) is { } id)
+            {
+                (ids ??= []).Add(id);
+            }
+        }
+
+        return ids is null ? null : _batcher.Value.FindSucceededAsync(_settings.JobType, [.. ids]);
+    }
+
+    private async Task<bool> WaitForInfrastructureAsync(TimeSpan wait, CancellationToken hardStop)
+    {
+        try
+        {
+            await Task.Delay(wait, _time, hardStop);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<Execution> ExecuteOnceAsync(Delivery delivery, bool mayDefer, CancellationToken hardStop)
     {
         if (delivery.DeliveryCount > _settings.MaxDeliveries && !await NeverReallyStartedAsync(delivery, hardStop))
         {
@@ -136,48 +173,142 @@ internal sealed partial class JobExecutor
         // The DI scope and the store (with the pooled DbContext behind it) only when something asks: not for a
         // stateless job whose handler needs no services.
         await using var scope = new MessageScope(_scopes);
+        AttemptBegin? begin = null;
         if (_settings.PersistState)
         {
-            // The bookkeeping writes go to the batcher directly: no DI scope or DbContext for them.
-            var start = await _batcher.Value.BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
-            if (start.AlreadySucceeded)
+            begin = await BeginAsync(delivery, envelope, mayDefer, hardStop);
+            if (begin is null)
             {
                 LogDuplicateSkipped(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
                 return DeliveryOutcome.Ack;
             }
         }
 
-        var context = new JobContext(envelope, delivery.DeliveryCount, _stream.Consumer, scope, _settings.PersistState);
-        var run = new AttemptRun(this, context, Timeouts(hardStop));
+        var context = new JobContext(envelope, delivery.DeliveryCount, _stream.Consumer, scope, _settings.PersistState, begin);
+        var run = new AttemptRun(this, context, Timeouts(hardStop), begin);
+        Task<JobStart>? begun;
         try
         {
-            await RunAttemptsAsync(run, hardStop);
+            try
+            {
+                await RunAttemptsAsync(run, hardStop);
+            }
+            catch (PermanentJobException e)
+            {
+                await EnsureBegunAsync(begin, hardStop);
+                return await DeadLetterAsync(envelope, context.Attempt, e.Reason, e.Message, StoreIfKept(scope), hardStop);
+            }
+            // A cancellation that is not the hard stop's (a handler's own timeout, a library's, such as an HTTP connect
+            // timeout) is the job's failure like any other: it must not escape and leave the entry pending for ever.
+            catch (Exception e) when ((e is not OperationCanceledException || !hardStop.IsCancellationRequested) && !InfrastructureFailure.Is(e))
+            {
+                await EnsureBegunAsync(begin, hardStop);
+                return await RetryLaterOrDeadLetterAsync(envelope, context.Attempt, e, StoreIfKept(scope), hardStop);
+            }
         }
-        catch (PermanentJobException e)
+        finally
         {
-            return await DeadLetterAsync(envelope, context.Attempt, e.Reason, e.Message, StoreIfKept(scope), hardStop);
-        }
-        // A cancellation that is not the hard stop's (a handler's own timeout, a library's, such as an HTTP connect
-        // timeout) is the job's failure like any other: it must not escape and leave the entry pending for ever.
-        catch (Exception e) when ((e is not OperationCanceledException || !hardStop.IsCancellationRequested) && !InfrastructureFailure.Is(e))
-        {
-            return await RetryLaterOrDeadLetterAsync(envelope, context.Attempt, e, StoreIfKept(scope), hardStop);
+            begun = begin?.Stop();
         }
 
         if (_settings.PersistState && !context.EffectsSettled)
         {
-            await _batcher.Value.MarkSucceededAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
+            // The slot goes on to its next job; the entry is acked once its row is committed.
+            return new Execution(DeliveryOutcome.Ack, RecordSuccessAsync(envelope, context.Attempt, run.LastDuration, begun, hardStop));
         }
 
-        WorkerMetrics.RecordSucceeded(envelope.Type, run.LastDuration);
-        if (_events.Publishes(JobEvent.Succeeded))
-        {
-            _events.Publish(new JobEvent(JobEvent.Succeeded, new JobEventData(
-                envelope.JobId, envelope.Type, envelope.EntryId, context.Attempt, _time.GetUtcNow())));
-        }
+        Succeeded(envelope, context.Attempt, run.LastDuration);
         return DeliveryOutcome.Ack;
     }
 
+    /// <summary>
+    /// The execution's begin row: written before the handler starts for a redelivered or retried job (its starts tell
+    /// poison from innocence) and when <see cref="JobTypeSettings.RecordRunningAfter"/> is zero; otherwise deferred
+    /// until the handler has run that long, after the look made for the read says the job is no duplicate. Null when
+    /// the job already succeeded.
+    /// </summary>
+    private async Task<AttemptBegin?> BeginAsync(Delivery delivery, JobEnvelope envelope, bool mayDefer, CancellationToken hardStop)
+    {
+        var batcher = _batcher.Value;
+        var ownId = envelope.JobId != envelope.EntryId;
+        if (mayDefer && delivery.DeliveryCount == 1 && envelope.Attempt == 1 && _settings.RecordRunningAfter > TimeSpan.Zero
+            && (!ownId || delivery.Succeeded is not null))
+        {
+            if (ownId && (await delivery.Succeeded!.WaitAsync(hardStop)).Contains(envelope.JobId))
+            {
+                return null;
+            }
+
+            return AttemptBegin.Deferred(batcher, envelope.Type, envelope.JobId, envelope.EntryId, _settings.RecordRunningAfter, _time);
+        }
+
+        var start = await batcher.BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
+        return start.AlreadySucceeded ? null : AttemptBegin.Written(batcher, envelope.Type, envelope.JobId, envelope.EntryId);
+    }
+
+    /// <summary>A failure's row is an update of the begin row, so a deferred begin is written first.</summary>
+    private static Task EnsureBegunAsync(AttemptBegin? begin, CancellationToken hardStop) =>
+        begin?.EnsureAsync(hardStop) ?? Task.CompletedTask;
+
+    /// <summary>
+    /// Commits the success row (after the begin row, if one was written), then counts and announces the success. While
+    /// PostgreSQL is down it waits and writes again; the handler does not run again. Released on the hard stop: a peer
+    /// runs the job again, as after a crash.
+    /// </summary>
+    private async Task<DeliveryOutcome> RecordSuccessAsync(
+        JobEnvelope envelope, int attempt, TimeSpan duration, Task<JobStart>? begun, CancellationToken hardStop)
+    {
+        var wait = FirstInfrastructureWait;
+        while (true)
+        {
+            try
+            {
+                var counted = false;
+                if (begun is not null)
+                {
+                    try
+                    {
+                        await begun;
+                        counted = true;
+                    }
+                    catch (Exception e) when (InfrastructureFailure.Is(e))
+                    {
+                        // The begin did not make it: the success row counts the attempt.
+                    }
+                }
+
+                await _batcher.Value.MarkSucceededAsync(envelope.Type, envelope.JobId, envelope.EntryId, countAttempt: !counted, hardStop);
+                break;
+            }
+            catch (OperationCanceledException) when (hardStop.IsCancellationRequested)
+            {
+                return DeliveryOutcome.Release;
+            }
+            catch (Exception e) when (InfrastructureFailure.Is(e))
+            {
+                LogInfrastructureFailure(_logger, e, _settings.JobType, envelope.EntryId, wait);
+                if (!await WaitForInfrastructureAsync(wait, hardStop))
+                {
+                    return DeliveryOutcome.Release;
+                }
+
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxInfrastructureWait.Ticks));
+            }
+        }
+
+        Succeeded(envelope, attempt, duration);
+        return DeliveryOutcome.Ack;
+    }
+
+    private void Succeeded(JobEnvelope envelope, int attempt, TimeSpan duration)
+    {
+        WorkerMetrics.RecordSucceeded(envelope.Type, duration);
+        if (_events.Publishes(JobEvent.Succeeded))
+        {
+            _events.Publish(new JobEvent(JobEvent.Succeeded, new JobEventData(
+                envelope.JobId, envelope.Type, envelope.EntryId, attempt, _time.GetUtcNow())));
+        }
+    }
 
     /// <summary>
     /// The first execution runs directly, so a job that succeeds pays nothing for the retry pipeline. A failure that
@@ -388,7 +519,7 @@ internal sealed partial class JobExecutor
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 
     /// <summary>The state of one delivery's executions, shared with the retry pipeline's callbacks.</summary>
-    private sealed class AttemptRun(JobExecutor executor, JobContext context, AttemptTimeouts timeouts)
+    private sealed class AttemptRun(JobExecutor executor, JobContext context, AttemptTimeouts timeouts, AttemptBegin? begin)
     {
         private int _executions;
 
@@ -414,6 +545,8 @@ internal sealed partial class JobExecutor
                 context.Attempt++;
                 if (executor._settings.PersistState)
                 {
+                    // The first attempt's row before this one's, so that each counts.
+                    await EnsureBegunAsync(begin, cancellationToken);
                     await executor._batcher.Value.BeginAttemptAsync(context.JobType, context.JobId, context.EntryId, cancellationToken);
                 }
             }

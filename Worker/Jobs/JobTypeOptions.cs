@@ -42,6 +42,13 @@ internal sealed class JobTypeOptions
     /// </summary>
     public static readonly TimeSpan DefaultIdleConsumerTimeout = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// Default time a job runs before its <c>jobs</c> row says <c>running</c>: 1 second. A job that finishes sooner
+    /// costs one write, its success; a longer one gets its begin row then, as every redelivered or retried one gets it
+    /// before it starts.
+    /// </summary>
+    public static readonly TimeSpan DefaultRecordRunningAfter = TimeSpan.FromSeconds(1);
+
     /// <summary>Default backlog (undelivered plus pending entries) above which <c>enqueue</c> refuses new jobs.</summary>
     public const long DefaultMaxBacklog = 1_000_000;
 
@@ -84,6 +91,9 @@ internal sealed class JobTypeOptions
 
     /// <summary>Whether each job is recorded in the <c>jobs</c> table (status, attempts, progress, effects-once).</summary>
     public bool PersistState { get; set; } = true;
+
+    /// <summary>With job state: how long a first execution runs before its begin row is written; zero writes it first.</summary>
+    public TimeSpan RecordRunningAfter { get; set; } = DefaultRecordRunningAfter;
 
     public RetryOptions Retry { get; set; } = new();
 }

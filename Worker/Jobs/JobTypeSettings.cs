@@ -22,6 +22,9 @@ internal sealed record JobTypeSettings
     public required bool PersistState { get; init; }
     public required RetryOptions Retry { get; init; }
 
+    /// <summary>With job state: how long a first execution runs before its begin row is written (zero: before it starts).</summary>
+    public TimeSpan RecordRunningAfter { get; init; } = JobTypeOptions.DefaultRecordRunningAfter;
+
     /// <summary>Dead letters: <c>&lt;stream&gt;:dlq</c>, same hash tag as the stream.</summary>
     public string DeadLetterKey => StreamKey + ":dlq";
 
@@ -63,6 +66,7 @@ internal sealed record JobTypeSettings
             MaxBacklog = options.MaxBacklog,
             PersistState = options.PersistState,
             Retry = options.Retry,
+            RecordRunningAfter = options.RecordRunningAfter,
         };
     }
 }

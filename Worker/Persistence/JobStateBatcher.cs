@@ -9,6 +9,10 @@ namespace Worker.Persistence;
 /// next one gathers, so an idle worker writes at once and a busy one pays one round trip per batch instead of per
 /// job. Callers await their own row's result; a failed batch fails each of its callers.
 /// <para>
+/// A job that finishes before its begin row is due (<see cref="AttemptBegin"/>) has only its success row, which then
+/// counts the attempt: one write per short job.
+/// </para>
+/// <para>
 /// Durability: the begin rows (an attempt counted, <c>running</c>) commit asynchronously, without waiting for the WAL
 /// flush; the success rows wait for it as usual, and flushing them flushes every begin before them. Only a crash of
 /// PostgreSQL itself in the fraction of a second before the next flush can forget a begin: the attempt goes
@@ -38,12 +42,31 @@ internal sealed class JobStateBatcher : IAsyncDisposable
         SELECT type, id FROM begun WHERE status = 'succeeded'
         """;
 
+    /// <summary>The success of a job whose begin row was written: the attempt is counted already.</summary>
     private const string FinishSql = """
         INSERT INTO jobs AS j (type, id, stream_entry_id, status, attempts, created_at, updated_at, finished_at)
         SELECT x.type, x.id, x.entry, 'succeeded', 1, $4, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(type, id, entry)
         ON CONFLICT (type, id) DO UPDATE SET status = 'succeeded', last_error = NULL, updated_at = EXCLUDED.updated_at,
             finished_at = EXCLUDED.finished_at
         WHERE j.status <> 'succeeded'
+        """;
+
+    /// <summary>
+    /// The success of a job that finished before its begin row was due: one write that also counts the attempt (a new
+    /// row, usually; an existing one is a job id enqueued again, or a row its effects wrote).
+    /// </summary>
+    private const string FinishUncountedSql = """
+        INSERT INTO jobs AS j (type, id, stream_entry_id, status, attempts, created_at, updated_at, finished_at)
+        SELECT x.type, x.id, x.entry, 'succeeded', 1, $4, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(type, id, entry)
+        ON CONFLICT (type, id) DO UPDATE SET status = 'succeeded', attempts = j.attempts + 1,
+            stream_entry_id = EXCLUDED.stream_entry_id, last_error = NULL, updated_at = EXCLUDED.updated_at,
+            finished_at = EXCLUDED.finished_at
+        WHERE j.status <> 'succeeded'
+        """;
+
+    /// <summary>Which of one type's job ids already succeeded: the look before jobs whose begin row is deferred.</summary>
+    private const string SucceededSql = """
+        SELECT id FROM jobs WHERE type = $1 AND id = ANY($2) AND status = 'succeeded'
         """;
 
     /// <summary>Session setting of the begin writers' connections: see the remarks on durability above.</summary>
@@ -73,13 +96,32 @@ internal sealed class JobStateBatcher : IAsyncDisposable
         return done;
     }
 
-    /// <summary>The success row; cancelled early as <see cref="BeginAttemptAsync"/> is.</summary>
-    public Task MarkSucceededAsync(string type, string id, string entryId, CancellationToken ct)
+    /// <summary>
+    /// The success row, counting the attempt too when its begin row was never written (<paramref name="countAttempt"/>);
+    /// cancelled early as <see cref="BeginAttemptAsync"/> is.
+    /// </summary>
+    public Task MarkSucceededAsync(string type, string id, string entryId, bool countAttempt, CancellationToken ct)
     {
-        var request = new FinishRequest(type, id, entryId);
+        var request = new FinishRequest(type, id, entryId, countAttempt);
         var done = request.Watch(ct);
         _finishes.Writer.TryWrite(request);
         return done;
+    }
+
+    /// <summary>The ids among <paramref name="ids"/> of jobs of <paramref name="type"/> that already succeeded.</summary>
+    public async Task<HashSet<string>> FindSucceededAsync(string type, string[] ids)
+    {
+        await using var command = _db.CreateCommand(SucceededSql);
+        command.Parameters.Add(new NpgsqlParameter { Value = type, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var succeeded = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            succeeded.Add(reader.GetString(0));
+        }
+
+        return succeeded;
     }
 
     public async ValueTask DisposeAsync()
@@ -187,7 +229,8 @@ internal sealed class JobStateBatcher : IAsyncDisposable
     {
         var batch = new List<FinishRequest>(MaxBatch);
         var keys = new HashSet<(string, string)>();
-        var rows = new List<FinishRequest>(MaxBatch);
+        var counted = new List<FinishRequest>(MaxBatch);
+        var uncounted = new List<FinishRequest>(MaxBatch);
         while (await _finishes.Reader.WaitToReadAsync())
         {
             while (batch.Count < MaxBatch && _finishes.Reader.TryRead(out var request))
@@ -197,15 +240,15 @@ internal sealed class JobStateBatcher : IAsyncDisposable
                 // is answered by the first one's row.
                 if (keys.Add((request.Type, request.Id)))
                 {
-                    rows.Add(request);
+                    (request.CountAttempt ? uncounted : counted).Add(request);
                 }
             }
 
             try
             {
-                await using var command = _db.CreateCommand(FinishSql);
-                AddRows(command, rows.Select(r => (r.Type, r.Id, r.EntryId)));
-                await command.ExecuteNonQueryAsync();
+                // Usually one of the two: fast jobs never wrote a begin, slow ones all did.
+                await WriteFinishesAsync(FinishSql, counted);
+                await WriteFinishesAsync(FinishUncountedSql, uncounted);
                 batch.ForEach(static r => r.Complete(true));
             }
             catch (Exception e)
@@ -215,7 +258,18 @@ internal sealed class JobStateBatcher : IAsyncDisposable
 
             batch.Clear();
             keys.Clear();
-            rows.Clear();
+            counted.Clear();
+            uncounted.Clear();
+        }
+    }
+
+    private async Task WriteFinishesAsync(string sql, List<FinishRequest> rows)
+    {
+        if (rows.Count > 0)
+        {
+            await using var command = _db.CreateCommand(sql);
+            AddRows(command, rows.Select(r => (r.Type, r.Id, r.EntryId)));
+            await command.ExecuteNonQueryAsync();
         }
     }
 
@@ -276,5 +330,8 @@ internal sealed class JobStateBatcher : IAsyncDisposable
 
     private sealed class BeginRequest(string type, string id, string entryId) : RowRequest<JobStart>(type, id, entryId);
 
-    private sealed class FinishRequest(string type, string id, string entryId) : RowRequest<bool>(type, id, entryId);
+    private sealed class FinishRequest(string type, string id, string entryId, bool countAttempt) : RowRequest<bool>(type, id, entryId)
+    {
+        public bool CountAttempt { get; } = countAttempt;
+    }
 }

@@ -62,6 +62,11 @@ internal sealed partial class JobConsumer
     private readonly ReclaimSchedule _reclaim;
     private readonly PrefetchSizer _prefetch;
     private readonly List<Task> _tasks = [];
+    private readonly TaskCompletionSource _recordingsDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Successes whose job state row is still being written (their entries keep their credits until acked), and
+    // whether the slots have ended (no new ones come then).
+    private int _recordings;
+    private int _slotsDone;
     private IStreamReader? _reader;
     private Task<IStreamReader>? _readerConnecting;
     private bool _groupReady;
@@ -146,10 +151,10 @@ internal sealed partial class JobConsumer
             slots[i] = Task.Run(SlotLoopAsync);
         }
 
-        var allSlots = Task.WhenAll(slots);
-        _ = allSlots.ContinueWith(_ => _drained.Cancel(), TaskScheduler.Default);
-        _tasks.Add(allSlots);
-        _tasks.Add(Task.Run(() => AckLoopAsync(allSlots)));
+        var allSettled = SettledAsync(Task.WhenAll(slots));
+        _ = allSettled.ContinueWith(_ => _drained.Cancel(), TaskScheduler.Default);
+        _tasks.Add(allSettled);
+        _tasks.Add(Task.Run(() => AckLoopAsync(allSettled)));
         _tasks.Add(Task.Run(MaintenanceLoopAsync));
         LogStarted(_logger, _settings.JobType, _settings.StreamKey, _settings.Group, _stream.Consumer, _settings.Concurrency);
     }
@@ -299,14 +304,15 @@ internal sealed partial class JobConsumer
                 var blocked = !backlog;
                 backlog = entries.Length == credits;
                 var first = 0;
+                var succeeded = entries.Length > 0 ? _executor.LookUpSucceeded(entries) : null;
                 if (blocked && entries.Length > 0 && _time.GetTimestamp() >= _inlineResumes)
                 {
-                    first = StartInline(entries);
+                    first = StartInline(entries, succeeded);
                 }
 
                 for (var i = first; i < entries.Length; i++)
                 {
-                    Dispatch(new Delivery(entries[i], 1));
+                    Dispatch(new Delivery(entries[i], 1, succeeded));
                 }
 
                 continue;
@@ -402,14 +408,14 @@ internal sealed partial class JobConsumer
     /// threads for a while, so a handler that computes before its first await cannot hold up the reads.
     /// </summary>
     /// <returns>How many of <paramref name="entries"/> were started (at least one).</returns>
-    private int StartInline(StackExchange.Redis.StreamEntry[] entries)
+    private int StartInline(StackExchange.Redis.StreamEntry[] entries, Task<HashSet<string>>? succeeded)
     {
         var started = _time.GetTimestamp();
         var count = 0;
         TimeSpan held;
         do
         {
-            Dispatch(new Delivery(entries[count++], 1), inline: true);
+            Dispatch(new Delivery(entries[count++], 1, succeeded), inline: true);
             held = _time.GetElapsedTime(started);
         }
         while (count < entries.Length && held <= InlineBudget);
@@ -534,36 +540,89 @@ internal sealed partial class JobConsumer
                 continue;
             }
 
-            DeliveryOutcome outcome;
+            Execution execution;
             var started = _time.GetTimestamp();
             try
             {
-                outcome = await _executor.ExecuteAsync(delivery, _hardStop.Token);
+                execution = await _executor.ExecuteAsync(delivery, _hardStop.Token);
                 _prefetch.Record(_time.GetElapsedTime(started));
             }
             catch (Exception e)
             {
                 // A bug, not a job failure: keep the loop, keep the entry pending (a peer or a restart retries it).
                 LogLoopCrashed(_logger, e, _settings.JobType, delivery.Id);
-                outcome = DeliveryOutcome.Release;
+                execution = DeliveryOutcome.Release;
             }
 
-            switch (outcome)
+            if (execution.Recording is { IsCompleted: false } recording)
             {
-                case DeliveryOutcome.Ack:
-                    AckLater(delivery.Id);
-                    break;
-                case DeliveryOutcome.Settled:
-                    _owned.TryRemove(delivery.Id, out _);
-                    break;
-                case DeliveryOutcome.Release:
-                    _toReleaseStarted.Enqueue(delivery.Id);
-                    _owned.TryRemove(delivery.Id, out _);
-                    break;
+                // Its success row is on its way: the slot takes the next job, the entry is settled when it commits.
+                Interlocked.Increment(ref _recordings);
+                _ = SettleWhenRecordedAsync(delivery, recording);
+                continue;
             }
 
-            Beat(ref _lastProgressTicks);
-            _credits.Release(1);
+            Settle(delivery, execution.Recording is { } done ? await done : execution.Outcome);
+        }
+    }
+
+    /// <summary>Acks, forgets or queues for release a finished entry, and gives its credit back.</summary>
+    private void Settle(Delivery delivery, DeliveryOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case DeliveryOutcome.Ack:
+                AckLater(delivery.Id);
+                break;
+            case DeliveryOutcome.Settled:
+                _owned.TryRemove(delivery.Id, out _);
+                break;
+            case DeliveryOutcome.Release:
+                _toReleaseStarted.Enqueue(delivery.Id);
+                _owned.TryRemove(delivery.Id, out _);
+                break;
+        }
+
+        Beat(ref _lastProgressTicks);
+        _credits.Release(1);
+    }
+
+    private async Task SettleWhenRecordedAsync(Delivery delivery, Task<DeliveryOutcome> recording)
+    {
+        DeliveryOutcome outcome;
+        try
+        {
+            outcome = await recording;
+        }
+        catch (Exception e)
+        {
+            LogLoopCrashed(_logger, e, _settings.JobType, delivery.Id);
+            outcome = DeliveryOutcome.Release;
+        }
+
+        Settle(delivery, outcome);
+        if (Interlocked.Decrement(ref _recordings) == 0 && Volatile.Read(ref _slotsDone) != 0)
+        {
+            _recordingsDone.TrySetResult();
+        }
+    }
+
+    /// <summary>Ends when every slot has ended and every success they left has been recorded and settled.</summary>
+    private async Task SettledAsync(Task slots)
+    {
+        try
+        {
+            await slots;
+        }
+        finally
+        {
+            Volatile.Write(ref _slotsDone, 1);
+            if (Volatile.Read(ref _recordings) == 0)
+            {
+                _recordingsDone.TrySetResult();
+            }
+
+            await _recordingsDone.Task;
         }
     }
 

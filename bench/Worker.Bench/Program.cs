@@ -15,6 +15,10 @@ using Worker.Streams;
 //                                       WARMUP > 0 a first host drains WARMUP jobs of another stream in the same process
 //                                       before (a warm process: its code compiled, as in a worker that has been up)
 //                                       (BENCH_TRACE=1: progress over time; BENCH_ALLOC=1: allocations by type)
+//   drain-process N [KEY=VALUE ...]     from outside: pre-fill N no-op jobs, start the shipped worker (BENCH_WORKER, its
+//                                       command line) with `run` and only the given settings (as environment variables,
+//                                       e.g. Worker__Jobs__noop__Concurrency=100) beside the noop type switched on, and
+//                                       time its first read to its last ack by watching the group (XINFO GROUPS)
 //   enqueue N BATCH PRODUCERS           enqueue only: PRODUCERS loops of calls of BATCH jobs (1: EnqueueAsync), jobs/s
 //   latency RATE SECONDS [WARMUP]       open-loop producer at RATE jobs/s; enqueue-to-handler-start percentiles; with
 //                                       WARMUP > 0 the producer first runs WARMUP s unmeasured (a warm process: a
@@ -45,6 +49,9 @@ try
             }
 
             await DrainAsync(stream, Int("N", 1, 50_000), concurrency, batch, persist, report: true, warm: warmup > 0);
+            break;
+        case "drain-process":
+            await DrainProcessAsync(Int("N", 1, 50_000), args.Skip(2).ToArray());
             break;
         case "enqueue":
             await EnqueueOnlyAsync(Int("N", 1, 20_000), Int("BATCH", 2, 1), Int("PRODUCERS", 3, 1));
@@ -189,6 +196,84 @@ async Task DrainAsync(string key, int n, int concurrency, int batch, bool persis
             $"drain n={n} concurrency={concurrency} batch={batch} persist={persist} warm={warm}: {n / drainSeconds:0} jobs/s drained ({drainSeconds:0.00} s), " +
             $"{n / enqueueSeconds:0} jobs/s enqueued in batches of 1000, host start {startupSeconds:0.000} s, first read after {firstRead.TotalMilliseconds:0.0} ms, gen0 GCs {GC.CollectionCount(0) - gcBefore}, {allocatedPerJob:0} B allocated per job, GC committed {committedMb:0} MB, " +
             $"CPU per job: worker {ownCpuUs:0.00} µs, Redis {redisCpuUs:0.00} µs, peak RSS {PeakRssMb():0} MB"));
+}
+
+// The drain as a user meets it: the shipped binary, its shipped settings but for the ones named, in its own process.
+// The clock runs from the group's first read to the moment nothing is left to read or pending (every job acked), as
+// BullMQ's side runs from its Worker's creation to its last completion; the process start before (about 0.3 s) is
+// reported apart.
+async Task DrainProcessAsync(int n, string[] settings)
+{
+    var command = (Environment.GetEnvironmentVariable("BENCH_WORKER") ?? throw new InvalidOperationException("BENCH_WORKER: the worker's command line"))
+        .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+    using (var filler = BuildHost("noop", new() { ["Worker:Jobs:noop:MaxBacklog"] = "0" }))
+    {
+        var queue = filler.Services.GetRequiredService<JobQueue>();
+        var payloads = Enumerable.Range(0, 1000).Select(_ => new JobRequest("{}")).ToArray();
+        for (var filled = 0; filled < n; filled += payloads.Length)
+        {
+            await queue.EnqueueBatchAsync("noop", payloads[..Math.Min(payloads.Length, n - filled)]);
+        }
+    }
+
+    var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var arg in command.Skip(1).Append("run"))
+    {
+        start.ArgumentList.Add(arg);
+    }
+
+    start.Environment["ConnectionStrings__Redis"] = redis;
+    start.Environment["ConnectionStrings__Postgres"] = postgres;
+    start.Environment["Worker__Jobs__noop__Enabled"] = "true";
+    start.Environment["Worker__Jobs__noop__Stream"] = stream;
+    start.Environment["Worker__Http__Port"] = "0"; // no fixed port to collide with
+    start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
+    foreach (var setting in settings)
+    {
+        var (name, value) = setting.IndexOf('=') is var at and > 0
+            ? (setting[..at], setting[(at + 1)..])
+            : throw new ArgumentException($"drain-process: '{setting}' is not KEY=VALUE");
+        start.Environment[name] = value;
+    }
+
+    var clock = Stopwatch.StartNew();
+    using var worker = Process.Start(start)!;
+    var output = worker.StandardOutput.ReadToEndAsync();
+    var errors = worker.StandardError.ReadToEndAsync();
+    TimeSpan? firstRead = null;
+    var deadline = TimeSpan.FromMinutes(5);
+    while (true)
+    {
+        if (worker.HasExited || clock.Elapsed > deadline)
+        {
+            Console.Error.WriteLine(await output + await errors);
+            throw new InvalidOperationException(worker.HasExited ? $"the worker exited with {worker.ExitCode}" : "the drain took over 5 minutes");
+        }
+
+        var group = (await db.StreamGroupInfoAsync(stream)).FirstOrDefault(g => g.Name == "workers");
+        if (group.Name is not null)
+        {
+            firstRead ??= group.EntriesRead > 0 ? clock.Elapsed : null;
+            if (group.Lag == 0 && group.PendingMessageCount == 0 && group.EntriesRead >= n)
+            {
+                break;
+            }
+        }
+
+        await Task.Delay(1);
+    }
+
+    var done = clock.Elapsed;
+    var rss = PeakRssMb(worker.Id);
+    worker.Kill(entireProcessTree: false); // SIGKILL: nothing is left to drain, and the stop is not what is measured
+    await worker.WaitForExitAsync();
+    var seconds = (done - firstRead!.Value).TotalSeconds;
+    var named = string.Join(' ', settings);
+    Console.WriteLine(json
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"{{\"scenario\":\"drain_process\",\"settings\":\"{named}\",\"n\":{n},\"jobs_per_s\":{n / seconds:0},\"seconds\":{seconds:0.000},\"first_read_s\":{firstRead.Value.TotalSeconds:0.000},\"peak_rss_mb\":{rss:0}}}")
+        : string.Create(CultureInfo.InvariantCulture,
+            $"drain-process n={n} {(named.Length == 0 ? "(shipped settings)" : named)}: {n / seconds:0} jobs/s ({seconds:0.00} s from the first read, which came {firstRead.Value.TotalSeconds:0.000} s after the start), peak RSS {rss:0} MB"));
 }
 
 // Enqueue throughput alone: PRODUCERS loops, each waiting for its call before the next, BATCH jobs a call (1: EnqueueAsync).
@@ -387,9 +472,9 @@ async Task<TimeSpan> RedisCpuAsync()
     return TimeSpan.FromSeconds(seconds);
 }
 
-static double PeakRssMb()
+static double PeakRssMb(int? pid = null)
 {
-    foreach (var line in File.ReadLines("/proc/self/status"))
+    foreach (var line in File.ReadLines($"/proc/{(pid is { } p ? p.ToString(CultureInfo.InvariantCulture) : "self")}/status"))
     {
         if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
         {

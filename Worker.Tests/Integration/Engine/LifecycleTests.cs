@@ -23,7 +23,8 @@ public sealed class LifecycleTests : EngineTestBase
     [Test]
     public async Task Stop_JobInFlight_FinishesItBeforeExiting()
     {
-        var host = await WorkerTestHost.StartAsync(Settings());
+        // The row says running from the job's start, not after a second of it: the probe below waits for that.
+        var host = await WorkerTestHost.StartAsync(Settings(("Worker:Jobs:noop:RecordRunningAfter", "00:00:00")));
         var jobId = await EnqueueAsync(host, """{"delay_ms":1500,"effect":true}""");
         await WaitForStatusAsync(jobId, "running");
 
@@ -41,7 +42,8 @@ public sealed class LifecycleTests : EngineTestBase
     [Test]
     public async Task Stop_JobLongerThanTheDrain_LeftPendingAndReleasedToAPeer()
     {
-        var settings = Settings(("Worker:DrainTimeout", "00:00:00.500"), ("Worker:Jobs:noop:ClaimInterval", "00:00:00.200"));
+        var settings = Settings(
+            ("Worker:DrainTimeout", "00:00:00.500"), ("Worker:Jobs:noop:ClaimInterval", "00:00:00.200"), ("Worker:Jobs:noop:RecordRunningAfter", "00:00:00"));
         var host = await WorkerTestHost.StartAsync(settings);
         var jobId = await EnqueueAsync(host, """{"delay_ms":2000,"effect":true}""");
         await WaitForStatusAsync(jobId, "running");

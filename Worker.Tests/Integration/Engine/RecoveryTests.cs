@@ -11,6 +11,8 @@ public sealed class RecoveryTests : EngineTestBase
     private (string, string)[] FastRecovery => [
         ("Worker:Jobs:noop:VisibilityTimeout", "00:00:01"),
         ("Worker:Jobs:noop:ClaimInterval", "00:00:00.200"),
+        // These tests wait for a job's row to say running: from its start, not after a second of it.
+        ("Worker:Jobs:noop:RecordRunningAfter", "00:00:00"),
     ];
 
     [Test]

@@ -49,7 +49,7 @@ public sealed class JobStateBatcherTests
         using var stop = new CancellationTokenSource();
 
         var begin = batcher.BeginAttemptAsync(Type, id, "1-0", stop.Token);
-        var finish = batcher.MarkSucceededAsync(Type, id, "1-0", stop.Token);
+        var finish = batcher.MarkSucceededAsync(Type, id, "1-0", countAttempt: false, stop.Token);
         await stop.CancelAsync();
 
         // Nothing reaches PostgreSQL while the proxy is frozen: only the token can end these waits.
@@ -65,7 +65,7 @@ public sealed class JobStateBatcherTests
         await using var batcher = new JobStateBatcher(Infrastructure.Postgres, new FakeTimeProvider(DateTimeOffset.UtcNow));
         var id = NewId();
         await batcher.BeginAttemptAsync(Type, id, "1-0", CancellationToken.None);
-        await batcher.MarkSucceededAsync(Type, id, "1-0", CancellationToken.None);
+        await batcher.MarkSucceededAsync(Type, id, "1-0", countAttempt: false, CancellationToken.None);
 
         var again = await batcher.BeginAttemptAsync(Type, id, "1-0", CancellationToken.None);
 
@@ -84,7 +84,7 @@ public sealed class JobStateBatcherTests
         await using var batcher = new JobStateBatcher(Infrastructure.Postgres, new FakeTimeProvider(DateTimeOffset.UtcNow));
         var id = NewId();
 
-        await batcher.MarkSucceededAsync(Type, id, "9-0", CancellationToken.None);
+        await batcher.MarkSucceededAsync(Type, id, "9-0", countAttempt: false, CancellationToken.None);
 
         Assert.That(await StatusAsync(id), Is.EqualTo("succeeded"));
     }
@@ -97,7 +97,7 @@ public sealed class JobStateBatcherTests
         var twice = ids.Concat(ids.Take(50)).ToArray();
 
         await Task.WhenAll(twice.Select(id => batcher.BeginAttemptAsync(Type, id, "1-0", CancellationToken.None)));
-        await Task.WhenAll(twice.Select(id => batcher.MarkSucceededAsync(Type, id, "1-0", CancellationToken.None)));
+        await Task.WhenAll(twice.Select(id => batcher.MarkSucceededAsync(Type, id, "1-0", countAttempt: false, CancellationToken.None)));
 
         var rows = await Infrastructure.ScalarAsync<long>(
             "SELECT count(*) FROM jobs WHERE type = $1 AND id = ANY($2) AND status = 'succeeded'", Type, ids);
@@ -106,6 +106,66 @@ public sealed class JobStateBatcherTests
             Assert.That(rows, Is.EqualTo(ids.Length));
             Assert.That(await AttemptsAsync(ids[0]), Is.EqualTo(2), "a job begun twice counts two starts");
             Assert.That(await AttemptsAsync(ids[^1]), Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task MarkSucceededAsync_CountingTheAttempt_InsertsOneAttemptOrAddsOneToAFailedRow()
+    {
+        await using var batcher = new JobStateBatcher(Infrastructure.Postgres, new FakeTimeProvider(DateTimeOffset.UtcNow));
+        var (fresh, failedBefore) = (NewId(), NewId());
+        await batcher.BeginAttemptAsync(Type, failedBefore, "1-0", CancellationToken.None);
+        await Infrastructure.ScalarAsync<int>("UPDATE jobs SET status = 'failed' WHERE type = $1 AND id = $2 RETURNING attempts", Type, failedBefore);
+
+        await Task.WhenAll(
+            batcher.MarkSucceededAsync(Type, fresh, "5-0", countAttempt: true, CancellationToken.None),
+            batcher.MarkSucceededAsync(Type, failedBefore, "6-0", countAttempt: true, CancellationToken.None));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await StatusAsync(fresh), Is.EqualTo("succeeded"));
+            Assert.That(await AttemptsAsync(fresh), Is.EqualTo(1));
+            Assert.That(await StatusAsync(failedBefore), Is.EqualTo("succeeded"));
+            Assert.That(await AttemptsAsync(failedBefore), Is.EqualTo(2));
+            Assert.That(
+                await Infrastructure.ScalarAsync<string>("SELECT stream_entry_id FROM jobs WHERE type = $1 AND id = $2", Type, failedBefore),
+                Is.EqualTo("6-0"), "the entry that succeeded");
+        });
+    }
+
+    [Test]
+    public async Task MarkSucceededAsync_CountingTheAttemptOfAJobAlreadySucceeded_ChangesNothing()
+    {
+        await using var batcher = new JobStateBatcher(Infrastructure.Postgres, new FakeTimeProvider(DateTimeOffset.UtcNow));
+        var id = NewId();
+        await batcher.MarkSucceededAsync(Type, id, "1-0", countAttempt: true, CancellationToken.None);
+
+        await batcher.MarkSucceededAsync(Type, id, "2-0", countAttempt: true, CancellationToken.None);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await AttemptsAsync(id), Is.EqualTo(1));
+            Assert.That(
+                await Infrastructure.ScalarAsync<string>("SELECT stream_entry_id FROM jobs WHERE type = $1 AND id = $2", Type, id),
+                Is.EqualTo("1-0"));
+        });
+    }
+
+    [Test]
+    public async Task FindSucceededAsync_MixedRows_ReturnsOnlyTheSucceededIdsOfThatType()
+    {
+        await using var batcher = new JobStateBatcher(Infrastructure.Postgres, new FakeTimeProvider(DateTimeOffset.UtcNow));
+        var (succeeded, running, missing) = (NewId(), NewId(), NewId());
+        await batcher.MarkSucceededAsync(Type, succeeded, "1-0", countAttempt: true, CancellationToken.None);
+        await batcher.BeginAttemptAsync(Type, running, "2-0", CancellationToken.None);
+
+        var found = await batcher.FindSucceededAsync(Type, [succeeded, running, missing]);
+        var otherType = await batcher.FindSucceededAsync(Type + "-other", [succeeded]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(found, Is.EquivalentTo(new[] { succeeded }));
+            Assert.That(otherType, Is.Empty);
         });
     }
 }

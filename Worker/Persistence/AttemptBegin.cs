@@ -1,0 +1,64 @@
+namespace Worker.Persistence;
+
+/// <summary>
+/// The begin row of one execution (an attempt counted, <c>running</c>), written at most once: already before the
+/// handler started, or deferred until the handler has run for a while, until something needs the row (progress, a
+/// failure, a retry), or never, when the job succeeds first and its success row counts the attempt instead.
+/// </summary>
+internal sealed class AttemptBegin
+{
+    private readonly JobStateBatcher _batcher;
+    private readonly string _type;
+    private readonly string _id;
+    private readonly string _entryId;
+    private ITimer? _timer;
+    private Task<JobStart>? _write;
+    private bool _stopped;
+
+    private AttemptBegin(JobStateBatcher batcher, string type, string id, string entryId) =>
+        (_batcher, _type, _id, _entryId) = (batcher, type, id, entryId);
+
+    /// <summary>A begin the caller wrote and awaited before the handler started.</summary>
+    public static AttemptBegin Written(JobStateBatcher batcher, string type, string id, string entryId) =>
+        new(batcher, type, id, entryId) { _write = Task.FromResult(JobStart.Started) };
+
+    /// <summary>A begin written once the handler has run for <paramref name="after"/>, unless <see cref="Stop"/> comes first.</summary>
+    public static AttemptBegin Deferred(JobStateBatcher batcher, string type, string id, string entryId, TimeSpan after, TimeProvider time)
+    {
+        var begin = new AttemptBegin(batcher, type, id, entryId);
+        begin._timer = time.CreateTimer(static state => ((AttemptBegin)state!).Write(), begin, after, Timeout.InfiniteTimeSpan);
+        return begin;
+    }
+
+    /// <summary>Writes the row now if it is not written yet; for writes that need it (progress, failure, the next attempt).</summary>
+    public Task EnsureAsync(CancellationToken ct) => (Write() ?? Task.CompletedTask).WaitAsync(ct);
+
+    /// <summary>
+    /// Ends the execution's wait: no begin is written after this. Returns the begin write if one was made (the success
+    /// row must follow it, and must not count the attempt again), or null (the success row counts the attempt).
+    /// </summary>
+    public Task<JobStart>? Stop()
+    {
+        _timer?.Dispose();
+        lock (this)
+        {
+            _stopped = true;
+            return _write;
+        }
+    }
+
+    private Task<JobStart>? Write()
+    {
+        lock (this)
+        {
+            // After the stop only a caller that already holds the row's write gets it; the timer writes nothing.
+            if (_stopped && _write is null)
+            {
+                return null;
+            }
+
+            // Not the caller's token: the row is written either way, and a success after it waits for it.
+            return _write ??= _batcher.BeginAttemptAsync(_type, _id, _entryId, CancellationToken.None);
+        }
+    }
+}
