@@ -15,7 +15,7 @@ namespace Worker.Jobs;
 /// Runs one delivered entry of one job type to an outcome: validation, the effects-once check, the handler under
 /// its timeout with brief in-process retries (Polly), then ack, scheduled retry or dead letter.
 /// </summary>
-internal sealed partial class JobExecutor
+internal sealed partial class JobExecutor : IDisposable
 {
     private static readonly ResiliencePropertyKey<AttemptRun> RunKey = new("worker.attempt-run");
 
@@ -37,6 +37,7 @@ internal sealed partial class JobExecutor
     private readonly JobTypeSettings _settings;
     private readonly ResiliencePipeline _inlineRetry;
     private readonly LastChanceGate _gate;
+    private readonly RunningRowClock? _clock;
     private AttemptTimeouts? _timeouts;
 
     public JobExecutor(
@@ -46,6 +47,12 @@ internal sealed partial class JobExecutor
         _batcher = batcher;
         (_scopes, _handler, _stream, _events, _gate, _time, _logger) = (scopes, handler, stream, events, gate, time, logger);
         _settings = stream.Settings;
+        if (_settings.PersistState && _settings.RecordRunningAfter > TimeSpan.Zero)
+        {
+            // Each slot runs one execution at a time: twice the slots is room to spare.
+            _clock = new RunningRowClock(_settings.Concurrency * 2, _settings.RecordRunningAfter, time);
+        }
+
         _inlineRetry = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
@@ -101,6 +108,8 @@ internal sealed partial class JobExecutor
             }
         }
     }
+
+    public void Dispose() => _clock?.Dispose();
 
     /// <summary>
     /// With job state, the look made for one read: which of its entries carry a job id (given by the producer) of a job
@@ -208,7 +217,15 @@ internal sealed partial class JobExecutor
         }
         finally
         {
-            begun = begin?.Stop();
+            if (begin is not null)
+            {
+                _clock?.Forget(begin.ClockIndex);
+                begun = begin.Stop();
+            }
+            else
+            {
+                begun = null;
+            }
         }
 
         if (_settings.PersistState && !context.EffectsSettled)
@@ -231,7 +248,7 @@ internal sealed partial class JobExecutor
     {
         var batcher = _batcher.Value;
         var ownId = envelope.JobId != envelope.EntryId;
-        if (mayDefer && delivery.DeliveryCount == 1 && envelope.Attempt == 1 && _settings.RecordRunningAfter > TimeSpan.Zero
+        if (mayDefer && _clock is not null && delivery.DeliveryCount == 1 && envelope.Attempt == 1
             && (!ownId || delivery.Succeeded is not null))
         {
             if (ownId && (await delivery.Succeeded!.WaitAsync(hardStop)).Contains(envelope.JobId))
@@ -239,7 +256,14 @@ internal sealed partial class JobExecutor
                 return null;
             }
 
-            return AttemptBegin.Deferred(batcher, envelope.Type, envelope.JobId, envelope.EntryId, _settings.RecordRunningAfter, _time);
+            var deferred = AttemptBegin.Deferred(batcher, envelope.Type, envelope.JobId, envelope.EntryId, _time.GetTimestamp());
+            deferred.ClockIndex = _clock.Watch(deferred);
+            if (deferred.ClockIndex < 0)
+            {
+                await deferred.EnsureAsync(hardStop);
+            }
+
+            return deferred;
         }
 
         var start = await batcher.BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);

@@ -2,8 +2,9 @@ namespace Worker.Persistence;
 
 /// <summary>
 /// The begin row of one execution (an attempt counted, <c>running</c>), written at most once: already before the
-/// handler started, or deferred until the handler has run for a while, until something needs the row (progress, a
-/// failure, a retry), or never, when the job succeeds first and its success row counts the attempt instead.
+/// handler started, or deferred until the handler has run for a while (<see cref="RunningRowClock"/>), until something
+/// needs the row (progress, a failure, a retry), or never, when the job succeeds first and its success row counts the
+/// attempt instead.
 /// </summary>
 internal sealed class AttemptBegin
 {
@@ -11,24 +12,25 @@ internal sealed class AttemptBegin
     private readonly string _type;
     private readonly string _id;
     private readonly string _entryId;
-    private ITimer? _timer;
     private Task<JobStart>? _write;
     private bool _stopped;
 
     private AttemptBegin(JobStateBatcher batcher, string type, string id, string entryId) =>
         (_batcher, _type, _id, _entryId) = (batcher, type, id, entryId);
 
+    /// <summary>When the execution started (a <see cref="TimeProvider"/> timestamp), for a deferred one.</summary>
+    public long StartedAt { get; private init; }
+
+    /// <summary>Its place in the <see cref="RunningRowClock"/> that watches it; -1 when none does.</summary>
+    public int ClockIndex { get; set; } = -1;
+
     /// <summary>A begin the caller wrote and awaited before the handler started.</summary>
     public static AttemptBegin Written(JobStateBatcher batcher, string type, string id, string entryId) =>
         new(batcher, type, id, entryId) { _write = Task.FromResult(JobStart.Started) };
 
-    /// <summary>A begin written once the handler has run for <paramref name="after"/>, unless <see cref="Stop"/> comes first.</summary>
-    public static AttemptBegin Deferred(JobStateBatcher batcher, string type, string id, string entryId, TimeSpan after, TimeProvider time)
-    {
-        var begin = new AttemptBegin(batcher, type, id, entryId);
-        begin._timer = time.CreateTimer(static state => ((AttemptBegin)state!).Write(), begin, after, Timeout.InfiniteTimeSpan);
-        return begin;
-    }
+    /// <summary>A begin written when <see cref="Write"/> is first called (the clock, or a write that needs the row), unless <see cref="Stop"/> comes first.</summary>
+    public static AttemptBegin Deferred(JobStateBatcher batcher, string type, string id, string entryId, long startedAt) =>
+        new(batcher, type, id, entryId) { StartedAt = startedAt };
 
     /// <summary>Writes the row now if it is not written yet; for writes that need it (progress, failure, the next attempt).</summary>
     public Task EnsureAsync(CancellationToken ct) => (Write() ?? Task.CompletedTask).WaitAsync(ct);
@@ -39,7 +41,6 @@ internal sealed class AttemptBegin
     /// </summary>
     public Task<JobStart>? Stop()
     {
-        _timer?.Dispose();
         lock (this)
         {
             _stopped = true;
@@ -47,11 +48,11 @@ internal sealed class AttemptBegin
         }
     }
 
-    private Task<JobStart>? Write()
+    /// <summary>The row's write, asked for once; null after <see cref="Stop"/> when none was asked for before it.</summary>
+    public Task<JobStart>? Write()
     {
         lock (this)
         {
-            // After the stop only a caller that already holds the row's write gets it; the timer writes nothing.
             if (_stopped && _write is null)
             {
                 return null;

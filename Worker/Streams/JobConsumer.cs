@@ -202,6 +202,7 @@ internal sealed partial class JobConsumer
             await _reader.DisposeAsync();
         }
 
+        _executor.Dispose();
         LogStopped(_logger, _settings.JobType, _stream.Consumer);
     }
 

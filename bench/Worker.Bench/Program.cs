@@ -236,6 +236,7 @@ async Task DrainProcessAsync(int n, string[] settings)
         start.Environment[name] = value;
     }
 
+    var (redisBefore, postgresBefore) = (await RedisCpuAsync(), PostgresCpu());
     var clock = Stopwatch.StartNew();
     using var worker = Process.Start(start)!;
     var output = worker.StandardOutput.ReadToEndAsync();
@@ -265,15 +266,18 @@ async Task DrainProcessAsync(int n, string[] settings)
 
     var done = clock.Elapsed;
     var rss = PeakRssMb(worker.Id);
+    // Per job, the whole run (its start too): where the two cores went.
+    var workerCpu = worker.TotalProcessorTime.TotalMicroseconds / n;
+    var (redisCpu, postgresCpu) = ((await RedisCpuAsync() - redisBefore).TotalMicroseconds / n, (PostgresCpu() - postgresBefore).TotalMicroseconds / n);
     worker.Kill(entireProcessTree: false); // SIGKILL: nothing is left to drain, and the stop is not what is measured
     await worker.WaitForExitAsync();
     var seconds = (done - firstRead!.Value).TotalSeconds;
     var named = string.Join(' ', settings);
     Console.WriteLine(json
         ? string.Create(CultureInfo.InvariantCulture,
-            $"{{\"scenario\":\"drain_process\",\"settings\":\"{named}\",\"n\":{n},\"jobs_per_s\":{n / seconds:0},\"seconds\":{seconds:0.000},\"first_read_s\":{firstRead.Value.TotalSeconds:0.000},\"peak_rss_mb\":{rss:0}}}")
+            $"{{\"scenario\":\"drain_process\",\"settings\":\"{named}\",\"n\":{n},\"jobs_per_s\":{n / seconds:0},\"seconds\":{seconds:0.000},\"first_read_s\":{firstRead.Value.TotalSeconds:0.000},\"peak_rss_mb\":{rss:0},\"cpu_us_per_job\":{{\"worker\":{workerCpu:0.0},\"redis\":{redisCpu:0.0},\"postgres\":{postgresCpu:0.0}}}}}")
         : string.Create(CultureInfo.InvariantCulture,
-            $"drain-process n={n} {(named.Length == 0 ? "(shipped settings)" : named)}: {n / seconds:0} jobs/s ({seconds:0.00} s from the first read, which came {firstRead.Value.TotalSeconds:0.000} s after the start), peak RSS {rss:0} MB"));
+            $"drain-process n={n} {(named.Length == 0 ? "(shipped settings)" : named)}: {n / seconds:0} jobs/s ({seconds:0.00} s from the first read, which came {firstRead.Value.TotalSeconds:0.000} s after the start), peak RSS {rss:0} MB, CPU per job: worker {workerCpu:0.0} µs, Redis {redisCpu:0.0} µs, PostgreSQL {postgresCpu:0.0} µs"));
 }
 
 // Enqueue throughput alone: PRODUCERS loops, each waiting for its call before the next, BATCH jobs a call (1: EnqueueAsync).
@@ -470,6 +474,32 @@ async Task<TimeSpan> RedisCpuAsync()
     }
 
     return TimeSpan.FromSeconds(seconds);
+}
+
+// The CPU time of every process named postgres on this machine (the bench's server and its backends).
+static TimeSpan PostgresCpu()
+{
+    long ticks = 0;
+    foreach (var dir in Directory.EnumerateDirectories("/proc"))
+    {
+        try
+        {
+            if (File.ReadAllText(Path.Combine(dir, "comm")).Trim() != "postgres")
+            {
+                continue;
+            }
+
+            var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            // A process that ended meanwhile, or a name that is not a pid.
+        }
+    }
+
+    return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ
 }
 
 static double PeakRssMb(int? pid = null)

@@ -4,7 +4,7 @@ using Worker.Tests.Support;
 
 namespace Worker.Tests.Integration.Persistence;
 
-/// <summary>The deferred begin row against the real <c>jobs</c> table, its timer on a <see cref="FakeTimeProvider"/>.</summary>
+/// <summary>The deferred begin row and its clock against the real <c>jobs</c> table, time on a <see cref="FakeTimeProvider"/>.</summary>
 [TestFixture]
 public sealed class AttemptBeginTests
 {
@@ -14,32 +14,44 @@ public sealed class AttemptBeginTests
     private static Task<string?> StatusAsync(string id) =>
         Infrastructure.ScalarAsync<string?>("SELECT status FROM jobs WHERE type = $1 AND id = $2", Type, id);
 
+    private static string NewId() => Guid.NewGuid().ToString("N");
+
     [Test]
-    public async Task Deferred_TimePassesRecordRunningAfter_WritesTheRunningRowAndStopReturnsItsWrite()
+    public async Task Clock_ExecutionRunsPastAfter_WritesItsRunningRowAndStopReturnsTheWrite()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var batcher = new JobStateBatcher(Infrastructure.Postgres, time);
-        var id = Guid.NewGuid().ToString("N");
-        var begin = AttemptBegin.Deferred(batcher, Type, id, "1-0", After, time);
+        using var clock = new RunningRowClock(4, After, time);
+        var id = NewId();
+        var begin = AttemptBegin.Deferred(batcher, Type, id, "1-0", time.GetTimestamp());
+        clock.Watch(begin);
 
-        time.Advance(After);
+        // The clock ticks every quarter of After: the row is due at the first tick at or past it.
+        for (var i = 0; i < 4; i++)
+        {
+            time.Advance(After / 4);
+        }
+
         var written = begin.Stop();
 
-        Assert.That(written, Is.Not.Null, "the timer asked for the row");
+        Assert.That(written, Is.Not.Null, "the clock asked for the row");
         await written!;
         Assert.That(await StatusAsync(id), Is.EqualTo("running"));
     }
 
     [Test]
-    public async Task Deferred_StoppedBeforeItIsDue_NeverAsksForTheRow()
+    public async Task Clock_ExecutionStoppedBeforeAfter_NeverAsksForTheRow()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var batcher = new JobStateBatcher(Infrastructure.Postgres, time);
-        var begin = AttemptBegin.Deferred(batcher, Type, Guid.NewGuid().ToString("N"), "1-0", After, time);
+        using var clock = new RunningRowClock(4, After, time);
+        var begin = AttemptBegin.Deferred(batcher, Type, NewId(), "1-0", time.GetTimestamp());
+        var index = clock.Watch(begin);
 
-        time.Advance(After - TimeSpan.FromMilliseconds(1));
+        time.Advance(After / 2);
+        clock.Forget(index);
         var first = begin.Stop();
-        time.Advance(After);
+        time.Advance(After * 2);
 
         Assert.Multiple(() =>
         {
@@ -49,15 +61,38 @@ public sealed class AttemptBeginTests
     }
 
     [Test]
-    public async Task EnsureAsync_BeforeItIsDue_WritesTheRowOnceAndTheTimerAddsNothing()
+    public async Task Clock_TableFull_WatchSaysSoAndAForgottenPlaceIsTakenAgain()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var batcher = new JobStateBatcher(Infrastructure.Postgres, time);
-        var id = Guid.NewGuid().ToString("N");
-        var begin = AttemptBegin.Deferred(batcher, Type, id, "1-0", After, time);
+        using var clock = new RunningRowClock(2, After, time);
+        AttemptBegin New() => AttemptBegin.Deferred(batcher, Type, NewId(), "1-0", time.GetTimestamp());
+
+        var (a, b) = (clock.Watch(New()), clock.Watch(New()));
+        var full = clock.Watch(New());
+        clock.Forget(a);
+        var again = clock.Watch(New());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(new[] { a, b }, Is.EquivalentTo(new[] { 0, 1 }));
+            Assert.That(full, Is.EqualTo(-1));
+            Assert.That(again, Is.EqualTo(a));
+        });
+    }
+
+    [Test]
+    public async Task EnsureAsync_BeforeItIsDue_WritesTheRowOnceAndTheClockAddsNothing()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var batcher = new JobStateBatcher(Infrastructure.Postgres, time);
+        using var clock = new RunningRowClock(4, After, time);
+        var id = NewId();
+        var begin = AttemptBegin.Deferred(batcher, Type, id, "1-0", time.GetTimestamp());
+        clock.Watch(begin);
 
         await begin.EnsureAsync(CancellationToken.None);
-        time.Advance(After);
+        time.Advance(After * 2);
         await begin.Stop()!;
 
         Assert.That(
