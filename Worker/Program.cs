@@ -10,10 +10,11 @@ internal static class Program
         usage: Worker [verb]
           run                                   run the worker service (default)
           migrate                               apply the database migrations
-          enqueue <type> <payload-json> [--job-id ID]
-          enqueue <type> --from FILE|- [--job-id-field NAME] [--batch-size N]  one JSON payload a line
+          enqueue <type> <payload-json> [--job-id ID] [--at WHEN | --in DURATION]
+          enqueue <type> --from FILE|- [--job-id-field NAME] [--batch-size N] [--at WHEN | --in DURATION]  one JSON payload a line
           stats [--json] [--type T]             per job type: length, lag, pending, consumers, dead letters
           pending [--json] [--type T] [--count N]  entries delivered and not acked, per consumer
+          schedules [--json]                    recurring schedules: cron, last and next occurrence
           dlq list|show|replay|purge ...        dead letters (Worker dlq for the options)
           extract --url URL [--html FILE]       the preview JSON of a page (with --html nothing is fetched)
           extract --batch FILE                  one JSON line per "url<TAB>path" line
@@ -34,6 +35,7 @@ internal static class Program
                 "stats" => await StatsCommand.ExecuteAsync(rest),
                 "dlq" => await DlqCommand.ExecuteAsync(rest),
                 "pending" => await PendingCommand.ExecuteAsync(rest),
+                "schedules" => await SchedulesCommand.ExecuteAsync(rest),
                 "extract" => await ExtractCommand.ExecuteAsync(rest),
                 "help" or "--help" or "-h" => PrintUsage(ExitCodes.Ok),
                 _ => PrintUsage(ExitCodes.Usage),

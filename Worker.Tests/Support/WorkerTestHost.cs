@@ -23,7 +23,7 @@ internal sealed class WorkerTestHost : IAsyncDisposable
 
     /// <summary>Every key the worker derives from a stream (<see cref="Worker.Jobs.JobTypeSettings"/>), for a test's clean-up.</summary>
     public static StackExchange.Redis.RedisKey[] KeysOf(string stream) =>
-        [stream, stream + ":dlq", stream + ":delayed", stream + ":starts", stream + ":prune-lock", stream + ":consumers-alive"];
+        [stream, stream + ":dlq", stream + ":delayed", stream + ":starts", stream + ":prune-lock", stream + ":consumers-alive", stream + ":schedules"];
 
     /// <summary>The configuration a test starts from: noop on, on <paramref name="stream"/>, quiet logs.</summary>
     public static Dictionary<string, string?> NoopSettings(string stream) => new()

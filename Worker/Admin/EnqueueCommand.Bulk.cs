@@ -67,7 +67,7 @@ internal static partial class EnqueueCommand
                     continue;
                 }
 
-                if (Request(line, args.JobIdField, out var problem) is not { } request)
+                if (Request(line, args.JobIdField, out var problem) is not { } parsedRequest)
                 {
                     tally.Fail($"line {lineNumber}: {problem}", 1);
                     continue;
@@ -78,7 +78,7 @@ internal static partial class EnqueueCommand
                     batchLine = lineNumber;
                 }
 
-                batch.Add(request);
+                batch.Add(parsedRequest with { RunAt = args.RunAt });
                 if (batch.Count == args.BatchSize)
                 {
                     await SendAsync(queue, args.Type, batch, batchLine, tally);

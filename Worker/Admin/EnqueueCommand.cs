@@ -8,12 +8,13 @@ namespace Worker.Admin;
 /// <c>enqueue &lt;type&gt; &lt;payload-json&gt; [--job-id ID]</c>: prints the job id.
 /// <c>enqueue &lt;type&gt; --from FILE [--job-id-field NAME] [--batch-size N]</c>: one JSON payload a line (<c>-</c>: standard
 /// input), enqueued in batches; prints how many went in (EnqueueCommand.Bulk.cs).
+/// Either takes <c>--at WHEN</c> or <c>--in DURATION</c>: the jobs do not start before then (<see cref="StartTime"/>).
 /// </summary>
 internal static partial class EnqueueCommand
 {
     public const string Usage = """
-        enqueue <type> <payload-json> [--job-id ID]
-        enqueue <type> --from FILE|- [--job-id-field NAME] [--batch-size N]
+        enqueue <type> <payload-json> [--job-id ID] [--at WHEN | --in DURATION]
+        enqueue <type> --from FILE|- [--job-id-field NAME] [--batch-size N] [--at WHEN | --in DURATION]
         """;
 
     public static Task<int> ExecuteAsync(string[] args)
@@ -33,7 +34,7 @@ internal static partial class EnqueueCommand
             var queue = host.Services.GetRequiredService<JobQueue>();
             try
             {
-                Console.WriteLine(await queue.EnqueueAsync(parsed.Type, parsed.Payload!, parsed.JobId));
+                Console.WriteLine(await queue.EnqueueAsync(parsed.Type, parsed.Payload!, parsed.JobId, runAt: parsed.RunAt));
                 return ExitCodes.Ok;
             }
             catch (QueueFullException e)
@@ -57,13 +58,16 @@ internal static partial class EnqueueCommand
     /// <summary>The command line, checked: every flag known and given its value, one form or the other.</summary>
     private sealed record Arguments(string Type, string? Payload, string? JobId, string? From, string? JobIdField, int BatchSize)
     {
+        /// <summary>When the jobs may start at the earliest (<c>--at</c>, <c>--in</c>); null: at once.</summary>
+        public DateTimeOffset? RunAt { get; init; }
+
         public const int DefaultBatchSize = 500;
         private const int MaxBatchSize = 10_000;
 
         public static Arguments? Parse(string[] args)
         {
             var positional = new List<string>();
-            string? jobId = null, from = null, idField = null, batch = null;
+            string? jobId = null, from = null, idField = null, batch = null, at = null, @in = null;
             for (var i = 0; i < args.Length; i++)
             {
                 var arg = args[i];
@@ -73,7 +77,7 @@ internal static partial class EnqueueCommand
                     continue;
                 }
 
-                if (arg is not ("--job-id" or "--from" or "--job-id-field" or "--batch-size"))
+                if (arg is not ("--job-id" or "--from" or "--job-id-field" or "--batch-size" or "--at" or "--in"))
                 {
                     return Fail($"unknown option {arg}");
                 }
@@ -89,6 +93,8 @@ internal static partial class EnqueueCommand
                     case "--job-id": jobId = value; break;
                     case "--from": from = value; break;
                     case "--job-id-field": idField = value; break;
+                    case "--at": at = value; break;
+                    case "--in": @in = value; break;
                     default: batch = value; break;
                 }
             }
@@ -99,15 +105,41 @@ internal static partial class EnqueueCommand
                 return Fail($"--batch-size must be between 1 and {MaxBatchSize} (was '{batch}')");
             }
 
+            DateTimeOffset? runAt = null;
+            if (at is not null && @in is not null)
+            {
+                return Fail("give --at or --in, not both");
+            }
+
+            if (at is not null)
+            {
+                if (!StartTime.TryParseAt(at, out var when, out var problem))
+                {
+                    return Fail(problem);
+                }
+
+                runAt = when;
+            }
+
+            if (@in is not null)
+            {
+                if (!StartTime.TryParseIn(@in, out var delay, out var problem))
+                {
+                    return Fail(problem);
+                }
+
+                runAt = TimeProvider.System.GetUtcNow() + delay;
+            }
+
             if (from is null)
             {
                 return positional.Count == 2 && idField is null && batch is null
-                    ? new Arguments(positional[0], positional[1], jobId, null, null, batchSize)
+                    ? new Arguments(positional[0], positional[1], jobId, null, null, batchSize) { RunAt = runAt }
                     : Fail(null);
             }
 
             return positional.Count == 1 && jobId is null
-                ? new Arguments(positional[0], null, null, from, idField, batchSize)
+                ? new Arguments(positional[0], null, null, from, idField, batchSize) { RunAt = runAt }
                 : Fail(null);
         }
 

@@ -26,14 +26,16 @@ internal sealed class StreamStatsSampler : BackgroundService
         WorkerMetrics.Meter.CreateObservableGauge("worker.stream.lag", () => Measure(s => s.Lag ?? 0), description: "Entries not yet delivered to the group");
         WorkerMetrics.Meter.CreateObservableGauge("worker.stream.pending", () => Measure(s => s.Pending), description: "Entries delivered and not yet acked");
         WorkerMetrics.Meter.CreateObservableGauge(
-            "worker.stream.oldest_pending_age", () => Measure(s => (s.OldestPendingAgeMs ?? 0) / 1000.0), unit: "s", description: "Age of the oldest pending entry");
+            "worker.stream.oldest_pending_age", () => Measure(s => (s.OldestPendingAgeMs ?? 0) / 1000.0, largest: true), unit: "s", description: "Age of the oldest pending entry");
         WorkerMetrics.Meter.CreateObservableGauge(
             "worker.jobs.in_flight",
-            () => _pool.Consumers.Select(c => new Measurement<long>(c.OwnedCount, new KeyValuePair<string, object?>("job_type", c.Settings.JobType))),
+            () => _pool.Consumers.GroupBy(c => c.Settings.JobType).Select(g => new Measurement<long>(
+                g.Sum(c => c.OwnedCount), new KeyValuePair<string, object?>("job_type", g.Key))),
             description: "Entries held by this replica: running, queued for a slot or awaiting their ack");
     }
 
-    public StreamStats? Latest(string jobType) => _latest.GetValueOrDefault(jobType);
+    /// <summary>The last sample of one stream (a job type's, or one of its partitions').</summary>
+    public StreamStats? Latest(string streamKey) => _latest.GetValueOrDefault(streamKey);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,7 +46,7 @@ internal sealed class StreamStatsSampler : BackgroundService
                 try
                 {
                     var stats = await StreamStats.ReadAsync(_redis.GetDatabase(), consumer.Settings, _time.GetUtcNow()).WaitAsync(_interval, stoppingToken);
-                    _latest[consumer.Settings.JobType] = stats;
+                    _latest[consumer.Settings.StreamKey] = stats;
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
                 {
@@ -63,7 +65,10 @@ internal sealed class StreamStatsSampler : BackgroundService
         }
     }
 
-    private IEnumerable<Measurement<T>> Measure<T>(Func<StreamStats, T> value)
-        where T : struct =>
-        _latest.Values.Select(s => new Measurement<T>(value(s), new KeyValuePair<string, object?>("job_type", s.JobType)));
+    /// <summary>One measurement per job type: its partitions' values summed (the oldest age: their largest).</summary>
+    private IEnumerable<Measurement<T>> Measure<T>(Func<StreamStats, T> value, bool largest = false)
+        where T : struct, System.Numerics.INumber<T> =>
+        _latest.Values.GroupBy(s => s.JobType).Select(g => new Measurement<T>(
+            largest ? g.Select(value).Max() : g.Select(value).Aggregate(T.Zero, (sum, v) => sum + v),
+            new KeyValuePair<string, object?>("job_type", g.Key)));
 }

@@ -40,6 +40,10 @@ internal static class WorkerMetrics
         Duration.Record(duration.TotalSeconds, tag);
     }
 
+    private static readonly Counter<long> SchedulesFired = Meter.CreateCounter<long>("worker.schedules.fired", description: "Occurrences of recurring schedules this replica enqueued");
+
+    public static void RecordScheduleFired(string schedule) => SchedulesFired.Add(1, new KeyValuePair<string, object?>("schedule", schedule));
+
     public static void RecordRetried(string jobType) => Retried.Add(1, new KeyValuePair<string, object?>("job_type", jobType));
 
     public static void RecordDeadLettered(string jobType, string reason) =>

@@ -134,7 +134,7 @@ internal sealed partial class HealthServer(
         var now = time.GetUtcNow();
         foreach (var consumer in pool.Consumers)
         {
-            if (stats.Latest(consumer.Settings.JobType) is { Lag: > 0 } s && now - consumer.LastProgress > options.Value.StuckAfter)
+            if (stats.Latest(consumer.Settings.StreamKey) is { Lag: > 0 } s && now - consumer.LastProgress > options.Value.StuckAfter)
             {
                 reasons.Add($"{consumer.Settings.JobType}: lag {s.Lag} and no job finished for {(now - consumer.LastProgress).TotalSeconds:0} s");
             }

@@ -1,4 +1,5 @@
 using Worker.Jobs;
+using Worker.Scheduling;
 
 namespace Worker.Hosting;
 
@@ -21,4 +22,7 @@ internal sealed class WorkerOptions
 
     /// <summary>Job types by name, e.g. <c>Worker:Jobs:link-metadata</c>.</summary>
     public Dictionary<string, JobTypeOptions> Jobs { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Recurring jobs by name, e.g. <c>Worker:Schedules:nightly-refresh</c>.</summary>
+    public Dictionary<string, ScheduleOptions> Schedules { get; set; } = new(StringComparer.Ordinal);
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Worker.Jobs;
+using Worker.Scheduling;
 
 namespace Worker.Hosting;
 
@@ -22,6 +23,15 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, 
         }
 
         RawConfigurationCheck.Check(configuration.GetSection($"{root}:Redis"), typeof(RedisWriteOptions), failures);
+        foreach (var schedule in configuration.GetSection($"{root}:Schedules").GetChildren())
+        {
+            RawConfigurationCheck.Check(schedule, typeof(ScheduleOptions), failures);
+        }
+
+        foreach (var (scheduleName, schedule) in options.Schedules)
+        {
+            Schedule.TryResolve(scheduleName, schedule, known.Contains, failures);
+        }
         if (options.Redis.ReplicaTimeout < TimeSpan.FromMilliseconds(1) || options.Redis.ReplicaTimeout > TimeSpan.FromMinutes(1))
         {
             failures.Add($"{root}:Redis:ReplicaTimeout must be between 00:00:00.001 and 00:01:00 (was {options.Redis.ReplicaTimeout})");
@@ -54,6 +64,11 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, 
             if (job.Prefetch < TimeSpan.Zero)
             {
                 failures.Add($"{key}:Prefetch must not be negative (was {job.Prefetch}; zero holds one entry beyond the running ones)");
+            }
+
+            if (job.Partitions is < 1 or > JobTypeOptions.MaxPartitions)
+            {
+                failures.Add($"{key}:Partitions must be between 1 and {JobTypeOptions.MaxPartitions} (was {job.Partitions})");
             }
 
             if (job.RecordRunningAfter < TimeSpan.Zero)

@@ -14,6 +14,7 @@ using Worker.Jobs;
 using Worker.Jobs.LinkMetadata;
 using Worker.Jobs.Noop;
 using Worker.Persistence;
+using Worker.Scheduling;
 using Worker.Streams;
 
 namespace Worker.Hosting;
@@ -66,6 +67,7 @@ internal static class WorkerServiceCollectionExtensions
         services.AddSingleton<LastChanceGate>();
         services.AddSingleton<ConsumerPoolService>();
         services.AddHostedService(sp => sp.GetRequiredService<ConsumerPoolService>());
+        services.AddHostedService<ScheduleService>();
         services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
             host.ShutdownTimeout = worker.Value.DrainTimeout + ShutdownMargin);
         return services;

@@ -17,6 +17,9 @@ internal sealed record JobEnvelope(
     string? TraceParent,
     NameValueEntry[] Fields)
 {
+    /// <summary>When the job may start at the earliest (<c>run_at</c>); null: at once.</summary>
+    public DateTimeOffset? RunAt { get; init; }
+
     /// <summary>Largest payload accepted: 1 MiB of UTF-8. A larger one is dead-lettered, not parsed.</summary>
     public const int MaxPayloadBytes = 1 << 20;
 
@@ -36,7 +39,7 @@ internal sealed record JobEnvelope(
     {
         envelope = null!;
         RedisValue type = RedisValue.Null, payload = RedisValue.Null, jobId = RedisValue.Null,
-            enqueuedAt = RedisValue.Null, traceParent = RedisValue.Null, attempt = RedisValue.Null;
+            enqueuedAt = RedisValue.Null, traceParent = RedisValue.Null, attempt = RedisValue.Null, runAt = RedisValue.Null;
         Span<byte> buffer = stackalloc byte[16];
         foreach (var field in entry.Values)
         {
@@ -55,6 +58,7 @@ internal sealed record JobEnvelope(
             else if (name.SequenceEqual("enqueued_at"u8)) { enqueuedAt = field.Value; }
             else if (name.SequenceEqual("traceparent"u8)) { traceParent = field.Value; }
             else if (name.SequenceEqual("attempt"u8)) { attempt = field.Value; }
+            else if (name.SequenceEqual("run_at"u8)) { runAt = field.Value; }
         }
 
         (reason, message) = (string.Empty, string.Empty);
@@ -92,13 +96,25 @@ internal sealed record JobEnvelope(
             return false;
         }
 
+        DateTimeOffset? runAtTime = null;
+        if (!runAt.IsNull)
+        {
+            if (!runAt.TryParse(out long runAtMs) || runAtMs is < 0 or > MaxUnixMilliseconds)
+            {
+                (reason, message) = ("malformed_entry", "the 'run_at' field is not Unix milliseconds");
+                return false;
+            }
+
+            runAtTime = DateTimeOffset.FromUnixTimeMilliseconds(runAtMs);
+        }
+
         DateTimeOffset? enqueued = !enqueuedAt.IsNull && enqueuedAt.TryParse(out long ms) && ms is >= 0 and <= MaxUnixMilliseconds
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
             : null;
         var jobIdText = (string?)jobId;
         envelope = new JobEnvelope(
             typeText, (string)payload!, string.IsNullOrEmpty(jobIdText) ? entryId : jobIdText, entryId, attemptNumber, enqueued,
-            (string?)traceParent, entry.Values);
+            (string?)traceParent, entry.Values) { RunAt = runAtTime };
         return true;
     }
 

@@ -23,4 +23,8 @@ internal sealed partial class JobExecutor
     [LoggerMessage(EventId = 2005, EventName = "JobInfrastructureFailure", Level = LogLevel.Warning,
         Message = "Redis or PostgreSQL failed under {JobType} entry {MessageId}; the job keeps its attempts and waits {Wait}")]
     private static partial void LogInfrastructureFailure(ILogger logger, Exception error, string jobType, string messageId, TimeSpan wait);
+
+    [LoggerMessage(EventId = 2006, EventName = "JobDelayed", Level = LogLevel.Debug,
+        Message = "Job {JobId} ({JobType}, entry {MessageId}) runs at {RunAt:O}: moved to the delayed set until then")]
+    private static partial void LogDelayed(ILogger logger, string jobId, string jobType, string messageId, DateTimeOffset runAt);
 }

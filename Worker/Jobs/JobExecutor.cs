@@ -158,7 +158,7 @@ internal sealed partial class JobExecutor : IDisposable
                 hardStop);
         }
 
-        if (!JobEnvelope.TryParse(delivery.Entry, delivery.Id, out var envelope, out var reason, out var message))
+        if (!TryParse(delivery, out var envelope, out var reason, out var message))
         {
             return await DeadLetterUnparsedAsync(delivery, reason, message, hardStop);
         }
@@ -168,6 +168,11 @@ internal sealed partial class JobExecutor : IDisposable
             return await DeadLetterAsync(
                 envelope, envelope.Attempt, "unknown_type",
                 $"job type '{Truncate(envelope.Type, 100)}' has no handler on stream '{_settings.StreamKey}'", null, hardStop);
+        }
+
+        if (envelope.RunAt is { } runAt && runAt > _time.GetUtcNow())
+        {
+            return await DelayAsync(envelope, runAt, hardStop);
         }
 
         using var activity = WorkerActivity.StartProcess(envelope.Type, _settings.StreamKey, envelope.JobId, envelope.EntryId, envelope.TraceParent);
@@ -392,7 +397,7 @@ internal sealed partial class JobExecutor : IDisposable
             return await _stream.StartsAsync(delivery.Id).WaitAsync(hardStop) < _settings.MaxDeliveries;
         }
 
-        if (!JobEnvelope.TryParse(delivery.Entry, delivery.Id, out var envelope, out _, out _))
+        if (!TryParse(delivery, out var envelope, out _, out _))
         {
             return false;
         }
@@ -466,6 +471,49 @@ internal sealed partial class JobExecutor : IDisposable
 
         _events.Publish(new JobEvent(JobEvent.Failed, new JobEventData(
             envelope.JobId, envelope.Type, envelope.EntryId, attempt, _time.GetUtcNow(), errorType, errorMessage, dueAt)));
+        return DeliveryOutcome.Settled;
+    }
+
+    /// <summary>
+    /// Reads the entry. A job without a <c>job_id</c> is known by its entry id; beyond a job type's first partition that
+    /// id is qualified with the partition (<c>&lt;entry id&gt;:p&lt;n&gt;</c>), since two streams can hand out the same
+    /// entry id and the <c>jobs</c> row of one would make the other a duplicate.
+    /// </summary>
+    private bool TryParse(Delivery delivery, out JobEnvelope envelope, out string reason, out string message)
+    {
+        if (!JobEnvelope.TryParse(delivery.Entry, delivery.Id, out envelope, out reason, out message))
+        {
+            return false;
+        }
+
+        if (_settings.Partition > 0 && envelope.JobId == envelope.EntryId)
+        {
+            envelope = envelope with { JobId = $"{envelope.EntryId}:p{_settings.Partition}" };
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// A delayed job read before its time: moved to the delayed set, scored by <paramref name="runAt"/>, in the retry
+    /// schedule's script (no attempt counted, nothing written to PostgreSQL). It comes back as a new entry when due, its
+    /// <c>job_id</c> pinned (an entry id otherwise), which also keeps two copies of one payload apart in the set, and its
+    /// <c>run_at</c> dropped: the promotion is what says it is due.
+    /// </summary>
+    private async Task<DeliveryOutcome> DelayAsync(JobEnvelope envelope, DateTimeOffset runAt, CancellationToken hardStop)
+    {
+        // Without run_at: due when promoted, whichever replica's clock promotes it.
+        var fields = envelope.FieldsForAttempt(envelope.Attempt).Where(f => f.Name != StreamFields.RunAt).ToArray();
+        var owned = await _stream.ScheduleRetryAsync(envelope.EntryId, fields, runAt).WaitAsync(hardStop);
+        if (owned)
+        {
+            LogDelayed(_logger, envelope.JobId, envelope.Type, envelope.EntryId, runAt);
+        }
+        else
+        {
+            LogOwnershipLost(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
+        }
+
         return DeliveryOutcome.Settled;
     }
 

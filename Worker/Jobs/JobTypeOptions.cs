@@ -49,6 +49,9 @@ internal sealed class JobTypeOptions
     /// </summary>
     public static readonly TimeSpan DefaultRecordRunningAfter = TimeSpan.FromSeconds(1);
 
+    /// <summary>Most streams one job type may be spread over.</summary>
+    public const int MaxPartitions = 64;
+
     /// <summary>Default backlog (undelivered plus pending entries) above which <c>enqueue</c> refuses new jobs.</summary>
     public const long DefaultMaxBacklog = 1_000_000;
 
@@ -85,6 +88,12 @@ internal sealed class JobTypeOptions
 
     /// <summary>A consumer with no pending entries idle this long leaves the group; zero keeps every consumer.</summary>
     public TimeSpan IdleConsumerTimeout { get; set; } = DefaultIdleConsumerTimeout;
+
+    /// <summary>
+    /// Streams the job type is spread over, each with its own hash tag (so on a Redis Cluster they land on different
+    /// masters), group, dead letters and delayed set; 1 keeps the one stream.
+    /// </summary>
+    public int Partitions { get; set; } = 1;
 
     /// <summary>0 turns the back-pressure check off.</summary>
     public long MaxBacklog { get; set; } = DefaultMaxBacklog;

@@ -25,6 +25,12 @@ internal sealed record JobTypeSettings
     /// <summary>With job state: how long a first execution runs before its begin row is written (zero: before it starts).</summary>
     public TimeSpan RecordRunningAfter { get; init; } = JobTypeOptions.DefaultRecordRunningAfter;
 
+    /// <summary>How many streams the job type is spread over (<see cref="JobTypeOptions.Partitions"/>).</summary>
+    public int Partitions { get; init; } = 1;
+
+    /// <summary>Which of them these settings are for: 0 is the configured stream, the others <see cref="PartitionStreamKey"/>.</summary>
+    public int Partition { get; init; }
+
     /// <summary>Dead letters: <c>&lt;stream&gt;:dlq</c>, same hash tag as the stream.</summary>
     public string DeadLetterKey => StreamKey + ":dlq";
 
@@ -37,6 +43,9 @@ internal sealed record JobTypeSettings
     /// </summary>
     public string StartsKey => StreamKey + ":starts";
 
+    /// <summary>Hash of the last occurrence each recurring schedule enqueued into this stream (Unix ms, by schedule name).</summary>
+    public string SchedulesKey => StreamKey + ":schedules";
+
     /// <summary>Lock that lets one replica at a time remove the consumers that left the group.</summary>
     public string PruneLockKey => StreamKey + ":prune-lock";
 
@@ -44,6 +53,49 @@ internal sealed record JobTypeSettings
     public string AliveKey => StreamKey + ":consumers-alive";
 
     public static string DefaultStreamKey(string jobType) => $"jobs:{{{jobType}}}";
+
+    /// <summary>
+    /// The stream of partition <paramref name="partition"/> of a job type whose stream is <paramref name="streamKey"/>:
+    /// the key itself for 0; for the others <c>:p&lt;n&gt;</c> added inside its hash tag (<c>jobs:{noop}</c> gives
+    /// <c>jobs:{noop:p1}</c>), or the whole key made a hash tag when it has none (<c>{key:p1}</c>). Each then hashes to
+    /// its own cluster slot, and every key derived from it shares that slot.
+    /// </summary>
+    public static string PartitionStreamKey(string streamKey, int partition)
+    {
+        if (partition == 0)
+        {
+            return streamKey;
+        }
+
+        var open = streamKey.IndexOf('{');
+        var close = open >= 0 ? streamKey.IndexOf('}', open + 1) : -1;
+        return close > open + 1
+            ? $"{streamKey[..close]}:p{partition}{streamKey[close..]}"
+            : $"{{{streamKey}:p{partition}}}";
+    }
+
+    /// <summary>
+    /// The partition a producer puts a job in: with a job id, FNV-1a (32 bits) of the id's UTF-8 bytes modulo the
+    /// partition count, so one job id always lands in one partition (its duplicate is found there); without one, any.
+    /// </summary>
+    public static int PartitionOf(string jobId, int partitions)
+    {
+        var hash = 2166136261u;
+        Span<byte> buffer = stackalloc byte[256];
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(jobId) <= buffer.Length
+            ? buffer[..System.Text.Encoding.UTF8.GetBytes(jobId, buffer)]
+            : System.Text.Encoding.UTF8.GetBytes(jobId);
+        foreach (var b in bytes)
+        {
+            hash = (hash ^ b) * 16777619u;
+        }
+
+        return (int)(hash % (uint)partitions);
+    }
+
+    /// <summary>The settings of every partition of this job type, the first one's stream being the configured one.</summary>
+    public IReadOnlyList<JobTypeSettings> AllPartitions() =>
+        [.. Enumerable.Range(0, Partitions).Select(p => this with { StreamKey = PartitionStreamKey(StreamKey, p), Partition = p })];
 
     public static JobTypeSettings Resolve(string jobType, JobTypeOptions? options)
     {
@@ -67,6 +119,7 @@ internal sealed record JobTypeSettings
             PersistState = options.PersistState,
             Retry = options.Retry,
             RecordRunningAfter = options.RecordRunningAfter,
+            Partitions = Math.Max(1, options.Partitions),
         };
     }
 }

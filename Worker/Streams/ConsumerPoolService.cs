@@ -11,7 +11,7 @@ using Worker.Persistence;
 
 namespace Worker.Streams;
 
-/// <summary>Starts one <see cref="JobConsumer"/> per enabled job type and drains them all on stop.</summary>
+/// <summary>Starts one <see cref="JobConsumer"/> per enabled job type and partition, and drains them all on stop.</summary>
 internal sealed partial class ConsumerPoolService(
     IEnumerable<IJobHandler> handlers,
     IOptions<WorkerOptions> options,
@@ -53,18 +53,24 @@ internal sealed partial class ConsumerPoolService(
                 continue;
             }
 
-            var settings = JobTypeSettings.Resolve(handler.JobType, jobOptions);
-            var consumerName = $"{prefix}-{pid}-{index++}";
-            var stream = new JobStreamClient(redis, settings, consumerName, replicated);
-            var logger = loggers.CreateLogger($"Worker.Jobs.{handler.JobType}");
-            var executor = new JobExecutor(scopes, _batcher, handler, stream, events, gate, time, logger);
-            var consumer = new JobConsumer(
-                stream,
-                executor,
-                () => StreamReaders.ConnectAsync(connections.Value.Redis!, redis, settings.StreamKey, $"{consumerName}:reader", settings.BlockTime),
-                time,
-                loggers.CreateLogger<JobConsumer>());
-            consumers.Add(consumer);
+            var resolved = JobTypeSettings.Resolve(handler.JobType, jobOptions);
+            // The partitions of a type share its Concurrency: a replica runs that many of its jobs at once, from any.
+            var sharedSlots = resolved.Partitions > 1 ? new SemaphoreSlim(resolved.Concurrency) : null;
+            foreach (var settings in resolved.AllPartitions())
+            {
+                var consumerName = $"{prefix}-{pid}-{index++}";
+                var stream = new JobStreamClient(redis, settings, consumerName, replicated);
+                var logger = loggers.CreateLogger($"Worker.Jobs.{handler.JobType}");
+                var executor = new JobExecutor(scopes, _batcher, handler, stream, events, gate, time, logger);
+                var consumer = new JobConsumer(
+                    stream,
+                    executor,
+                    () => StreamReaders.ConnectAsync(connections.Value.Redis!, redis, settings.StreamKey, $"{consumerName}:reader", settings.BlockTime),
+                    time,
+                    loggers.CreateLogger<JobConsumer>(),
+                    sharedSlots);
+                consumers.Add(consumer);
+            }
         }
 
         _consumers = [.. consumers];

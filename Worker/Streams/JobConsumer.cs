@@ -59,6 +59,7 @@ internal sealed partial class JobConsumer
     private readonly CancellationTokenSource _drained = new();
     private readonly CancellationTokenSource _hardStop;
     private readonly CreditGate _credits;
+    private readonly SemaphoreSlim? _sharedSlots;
     private readonly ReclaimSchedule _reclaim;
     private readonly PrefetchSizer _prefetch;
     private readonly List<Task> _tasks = [];
@@ -80,10 +81,15 @@ internal sealed partial class JobConsumer
     /// <summary>1 while the reader is not about to send a read, so a finished job's ack must wake the acker.</summary>
     private int _acksToAcker = 1;
 
+    /// <param name="sharedSlots">
+    /// With several partitions of one job type, the permits all their consumers take before a job starts: the type's
+    /// <c>Concurrency</c>, shared. Null for a type with one stream (its slots are the limit).
+    /// </param>
     public JobConsumer(
-        JobStreamClient stream, JobExecutor executor, Func<Task<IStreamReader>> connectReader, TimeProvider time, ILogger logger)
+        JobStreamClient stream, JobExecutor executor, Func<Task<IStreamReader>> connectReader, TimeProvider time, ILogger logger,
+        SemaphoreSlim? sharedSlots = null)
     {
-        (_stream, _executor, _connectReader, _time, _logger) = (stream, executor, connectReader, time, logger);
+        (_stream, _executor, _connectReader, _time, _logger, _sharedSlots) = (stream, executor, connectReader, time, logger, sharedSlots);
         _settings = stream.Settings;
         _credits = new CreditGate(_settings.Concurrency + _settings.BatchSize);
         _reclaim = new ReclaimSchedule(_settings.ClaimInterval, time);
@@ -532,7 +538,7 @@ internal sealed partial class JobConsumer
         while (await _slots.NextAsync(slot))
         {
             var delivery = slot.Item;
-            if (_stopping.IsCancellationRequested)
+            if (_stopping.IsCancellationRequested || !await TakeSharedSlotAsync())
             {
                 // Read but not started: leave it pending for a peer instead of starting work during a drain.
                 _toRelease.Enqueue(delivery.Id);
@@ -554,6 +560,10 @@ internal sealed partial class JobConsumer
                 LogLoopCrashed(_logger, e, _settings.JobType, delivery.Id);
                 execution = DeliveryOutcome.Release;
             }
+            finally
+            {
+                _sharedSlots?.Release();
+            }
 
             if (execution.Recording is { IsCompleted: false } recording)
             {
@@ -564,6 +574,25 @@ internal sealed partial class JobConsumer
             }
 
             Settle(delivery, execution.Recording is { } done ? await done : execution.Outcome);
+        }
+    }
+
+    /// <summary>Waits for one of the permits a job type's partitions share, if it has several; false when stopping.</summary>
+    private async ValueTask<bool> TakeSharedSlotAsync()
+    {
+        if (_sharedSlots is null)
+        {
+            return true;
+        }
+
+        try
+        {
+            await _sharedSlots.WaitAsync(_stopping.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

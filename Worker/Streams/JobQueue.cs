@@ -29,15 +29,25 @@ internal sealed class JobQueue(
         return _known.Contains(jobType);
     }
 
-    public async Task<string> EnqueueAsync(string jobType, string payloadJson, string? jobId = null, string? traceParent = null)
+    /// <summary>Enqueues one job; with <paramref name="runAt"/> it does not start before then (a delayed job).</summary>
+    /// <returns>The job id: <paramref name="jobId"/>, else the entry id, else (a type with several partitions) the one given here.</returns>
+    public async Task<string> EnqueueAsync(
+        string jobType, string payloadJson, string? jobId = null, string? traceParent = null, DateTimeOffset? runAt = null)
     {
-        var ids = await EnqueueBatchAsync(jobType, [new JobRequest(payloadJson, jobId, traceParent)]);
+        options.Value.Jobs.TryGetValue(jobType, out var jobOptions);
+        if (string.IsNullOrEmpty(jobId) && jobOptions is { Partitions: > 1 })
+        {
+            jobId = Guid.NewGuid().ToString("N");
+        }
+
+        var ids = await EnqueueBatchAsync(jobType, [new JobRequest(payloadJson, jobId, traceParent, runAt)]);
         return jobId ?? ids[0];
     }
 
     /// <summary>
-    /// Appends all or none; returns the entry ids in order. Throws <see cref="QueueFullException"/> (nothing appended)
-    /// or <see cref="ReplicaWriteTimeoutException"/> (appended on the master, not confirmed by a replica).
+    /// Appends all or none (per partition, when the job type has several: each partition's share is one script);
+    /// returns the entry ids in order. Throws <see cref="QueueFullException"/> (nothing appended to that partition) or
+    /// <see cref="ReplicaWriteTimeoutException"/> (appended on the master, not confirmed by a replica).
     /// </summary>
     public async Task<IReadOnlyList<string>> EnqueueBatchAsync(string jobType, IReadOnlyList<JobRequest> jobs)
     {
@@ -48,6 +58,40 @@ internal sealed class JobQueue(
 
         options.Value.Jobs.TryGetValue(jobType, out var jobOptions);
         var settings = JobTypeSettings.Resolve(jobType, jobOptions);
+        if (settings.Partitions == 1)
+        {
+            return await AppendAsync(settings, jobs);
+        }
+
+        // A job goes to its id's partition. One without an id gets one here: entry ids are unique per stream only, so
+        // across partitions they would not name one job each (an entry added by another producer without one is
+        // told apart by its partition instead: JobExecutor).
+        var shares = new List<int>[settings.Partitions];
+        var named = new JobRequest[jobs.Count];
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            named[i] = jobs[i].JobId is { Length: > 0 } ? jobs[i] : jobs[i] with { JobId = Guid.NewGuid().ToString("N") };
+            (shares[JobTypeSettings.PartitionOf(named[i].JobId!, settings.Partitions)] ??= []).Add(i);
+        }
+
+        var ids = new string[jobs.Count];
+        var partitions = settings.AllPartitions();
+        foreach (var (share, partition) in shares.Select((share, p) => (share, p)).Where(s => s.share is not null))
+        {
+            var appended = await AppendAsync(partitions[partition], [.. share.Select(i => named[i])]);
+            for (var i = 0; i < share.Count; i++)
+            {
+                ids[share[i]] = appended[i];
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>One script on one stream: the backlog check and the appends.</summary>
+    private async Task<IReadOnlyList<string>> AppendAsync(JobTypeSettings settings, IReadOnlyList<JobRequest> jobs)
+    {
+        var jobType = settings.JobType;
         using var activity = WorkerActivity.StartEnqueue(jobType, settings.StreamKey);
         // A caller inside a trace passes it on: the handler's span continues the enqueuing one.
         var ambient = activity?.Id ?? (Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null);
@@ -102,6 +146,11 @@ internal sealed class JobQueue(
         if (!string.IsNullOrEmpty(traceParent))
         {
             args.AddRange([StreamFields.TraceParent, traceParent]);
+        }
+
+        if (job.RunAt is { } runAt)
+        {
+            args.AddRange([StreamFields.RunAt, runAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)]);
         }
 
         args[countAt] = args.Count - countAt - 1;

@@ -9,6 +9,9 @@ internal static class StreamFields
     public const string EnqueuedAt = "enqueued_at";
     public const string TraceParent = "traceparent";
 
+    /// <summary>Unix milliseconds before which the job must not start (a delayed job); optional.</summary>
+    public const string RunAt = "run_at";
+
     /// <summary>Set by the worker on a scheduled retry: the number of the attempt the entry carries.</summary>
     public const string Attempt = "attempt";
 

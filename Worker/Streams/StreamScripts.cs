@@ -213,4 +213,17 @@ internal static class StreamScripts
         end
         return released
         """;
+
+    /// <summary>
+    /// Enqueues one occurrence of a recurring schedule unless one at or after it was enqueued already (by this replica
+    /// or another). KEYS: stream, schedules hash. ARGV: schedule name, occurrence (Unix ms), the entry's fields and
+    /// values. Returns 1 when it enqueued, 0 when it was done already.
+    /// </summary>
+    public const string FireSchedule = """
+        local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '-1')
+        if last >= tonumber(ARGV[2]) then return 0 end
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+        redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+        return 1
+        """;
 }

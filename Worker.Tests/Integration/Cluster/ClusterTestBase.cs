@@ -10,7 +10,7 @@ namespace Worker.Tests.Integration.Cluster;
 /// </summary>
 public abstract class ClusterTestBase
 {
-    internal string Stream { get; private set; } = null!;
+    internal string Stream { get; set; } = null!;
 
     internal static IDatabase Db => Infrastructure.Cluster.GetDatabase();
 
@@ -78,9 +78,11 @@ public abstract class ClusterTestBase
     internal Task<RedisValue> AddRawAsync(string payload, string jobId) =>
         Db.StreamAddAsync(Stream, [new NameValueEntry("type", "noop"), new NameValueEntry("payload", payload), new NameValueEntry("job_id", jobId)]);
 
-    internal async Task<WorkerProcess> RunVerbAsync(params string[] args)
+    internal Task<WorkerProcess> RunVerbAsync(params string[] args) => RunVerbAsync(Settings(), args);
+
+    internal static async Task<WorkerProcess> RunVerbAsync(IDictionary<string, string?> settings, params string[] args)
     {
-        var process = WorkerProcess.Start(Settings(), args);
+        var process = WorkerProcess.Start(settings, args);
         Assert.That(await process.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.EqualTo(Worker.Hosting.ExitCodes.Ok), process.StandardError);
         return process;
     }

@@ -21,6 +21,27 @@ public sealed class ClusterSlotTests
         Assert.That(slots.Count(), Is.EqualTo(1));
     }
 
+    [TestCase("noop", null)]
+    [TestCase("noop", "queue:{mail}:high")]
+    public void Keys_OfOnePartition_ShareOneSlot(string jobType, string? stream)
+    {
+        foreach (var settings in JobTypeSettings.Resolve(jobType, new JobTypeOptions { Stream = stream, Partitions = 4 }).AllPartitions())
+        {
+            var slots = new[] { settings.StreamKey, settings.DeadLetterKey, settings.DelayedKey, settings.StartsKey }.Select(Slot).Distinct();
+            Assert.That(slots.Count(), Is.EqualTo(1), settings.StreamKey);
+        }
+    }
+
+    /// <summary>With the usual three masters (slots split in thirds), noop's three partitions sit on three of them.</summary>
+    [Test]
+    public void Partitions_OfNoop_HashToSlotsOfDifferentThirds()
+    {
+        var thirds = JobTypeSettings.Resolve("noop", new JobTypeOptions { Partitions = 3 }).AllPartitions()
+            .Select(p => Slot(p.StreamKey) * 3 / 16384);
+
+        Assert.That(thirds.Distinct().Count(), Is.EqualTo(3));
+    }
+
     [Test]
     public void Slot_KnownKeys_MatchRedisClusterKeyslot()
     {

@@ -127,4 +127,24 @@ public sealed class JobEnvelopeTests
             ["type"] = "noop", ["payload"] = "{}", ["job_id"] = "1700000000000-7", ["attempt"] = "2",
         }));
     }
+
+    [Test]
+    public void TryParse_RunAt_ReadAsUnixMilliseconds()
+    {
+        var ok = JobEnvelope.TryParse(Entry(("type", "noop"), ("payload", "{}"), ("run_at", "1700000000123")), out var envelope, out _, out _);
+
+        Assert.That(ok, Is.True);
+        Assert.That(envelope.RunAt, Is.EqualTo(DateTimeOffset.FromUnixTimeMilliseconds(1700000000123)));
+    }
+
+    [TestCase("soon")]
+    [TestCase("-5")]
+    [TestCase("99999999999999999")]
+    public void TryParse_RunAtNotUnixMilliseconds_MalformedNamingTheField(string runAt)
+    {
+        var ok = JobEnvelope.TryParse(Entry(("type", "noop"), ("payload", "{}"), ("run_at", runAt)), out _, out var reason, out var message);
+
+        Assert.That(ok, Is.False);
+        Assert.That((reason, message), Is.EqualTo(("malformed_entry", "the 'run_at' field is not Unix milliseconds")));
+    }
 }

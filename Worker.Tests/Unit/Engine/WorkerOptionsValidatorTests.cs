@@ -81,6 +81,16 @@ public sealed class WorkerOptionsValidatorTests
         Assert.That(Validator().Validate(null, With(new JobTypeOptions { IdleConsumerTimeout = TimeSpan.Zero })).Succeeded, Is.True);
     }
 
+    [TestCase(0)]
+    [TestCase(65)]
+    public void Validate_PartitionsOutOfRange_NamesTheKey(int partitions)
+    {
+        Assert.That(Validator().Validate(null, With(new JobTypeOptions { Partitions = partitions })).Failures, Is.EqualTo(new[]
+        {
+            $"Worker:Jobs:noop:Partitions must be between 1 and 64 (was {partitions})",
+        }));
+    }
+
     [Test]
     public void Validate_UnknownJobType_NamesTheKnownOnes()
     {
