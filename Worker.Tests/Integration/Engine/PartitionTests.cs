@@ -86,21 +86,21 @@ public sealed class PartitionTests : EngineTestBase
     [Test]
     public async Task Run_ThreePartitionsConcurrencyTwo_TheirJobsShareTwoSlots()
     {
-        var probe = new OverlapProbe();
+        var probe = new ConcurrencyProbe("overlap", holdMs: 20);
         await using var host = await WorkerTestHost.StartAsync(
             new Dictionary<string, string?>
             {
-                [$"Worker:Jobs:{OverlapProbe.Type}:Stream"] = Stream,
-                [$"Worker:Jobs:{OverlapProbe.Type}:Partitions"] = "3",
-                [$"Worker:Jobs:{OverlapProbe.Type}:Concurrency"] = "2",
-                [$"Worker:Jobs:{OverlapProbe.Type}:PersistState"] = "false",
+                ["Worker:Jobs:overlap:Stream"] = Stream,
+                ["Worker:Jobs:overlap:Partitions"] = "3",
+                ["Worker:Jobs:overlap:Concurrency"] = "2",
+                ["Worker:Jobs:overlap:PersistState"] = "false",
                 ["Worker:Jobs:link-metadata:Enabled"] = "false",
                 ["Worker:Http:Port"] = "0",
             },
             services => services.AddSingleton<IJobHandler>(probe));
         Assert.That(host.Host.Services.GetRequiredService<ConsumerPoolService>().Consumers, Has.Count.EqualTo(3), "a consumer per partition");
 
-        await host.Queue.EnqueueBatchAsync(OverlapProbe.Type, Enumerable.Range(0, 30).Select(_ => new JobRequest("{}")).ToList());
+        await host.Queue.EnqueueBatchAsync("overlap", Enumerable.Range(0, 30).Select(_ => new JobRequest("{}")).ToList());
 
         await Eventually.TrueAsync(() => Task.FromResult(probe.Completed == 30), "30 jobs done");
         Assert.That(probe.MaxSeen, Is.EqualTo(2), "two at once at most, and the three partitions' backlogs reach two");
@@ -123,33 +123,5 @@ public sealed class PartitionTests : EngineTestBase
         }
 
         return (read, pending);
-    }
-
-    /// <summary>Counts how many of its jobs run at once; each holds its slot 20 ms.</summary>
-    private sealed class OverlapProbe : IJobHandler
-    {
-        public const string Type = "overlap";
-        private int _running;
-        private int _maxSeen;
-        private int _completed;
-
-        public string JobType => Type;
-
-        public int MaxSeen => Volatile.Read(ref _maxSeen);
-
-        public int Completed => Volatile.Read(ref _completed);
-
-        public async Task HandleAsync(JobContext context, CancellationToken cancellationToken)
-        {
-            var now = Interlocked.Increment(ref _running);
-            int seen;
-            while ((seen = Volatile.Read(ref _maxSeen)) < now && Interlocked.CompareExchange(ref _maxSeen, now, seen) != seen)
-            {
-            }
-
-            await Task.Delay(20, cancellationToken);
-            Interlocked.Decrement(ref _running);
-            Interlocked.Increment(ref _completed);
-        }
     }
 }

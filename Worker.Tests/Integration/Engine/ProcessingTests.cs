@@ -107,7 +107,7 @@ public sealed class ProcessingTests : EngineTestBase
             services => services.AddSingleton<IJobHandler>(probe));
         for (var i = 0; i < 12; i++)
         {
-            await host.Queue.EnqueueAsync(ConcurrencyProbe.Type, "{}");
+            await host.Queue.EnqueueAsync(ConcurrencyProbe.DefaultType, "{}");
         }
 
         await Eventually.TrueAsync(() => Task.FromResult(probe.Completed == 12), "12 probe jobs to finish");
@@ -172,34 +172,6 @@ public sealed class ProcessingTests : EngineTestBase
         var message = await Infrastructure.ScalarAsync<string?>(
             "SELECT progress_current || '/' || progress_total || ' ' || progress_message FROM jobs WHERE type = 'progress' AND id = $1", jobId);
         Assert.That(message, Is.EqualTo("2/2 done"));
-    }
-
-    private sealed class ConcurrencyProbe : IJobHandler
-    {
-        public const string Type = "probe";
-        private int _running;
-        private int _maxSeen;
-        private int _completed;
-
-        public string JobType => Type;
-
-        public int MaxSeen => Volatile.Read(ref _maxSeen);
-
-        public int Completed => Volatile.Read(ref _completed);
-
-        public async Task HandleAsync(JobContext context, CancellationToken cancellationToken)
-        {
-            var now = Interlocked.Increment(ref _running);
-            int seen;
-            while ((seen = Volatile.Read(ref _maxSeen)) < now && Interlocked.CompareExchange(ref _maxSeen, now, seen) != seen)
-            {
-            }
-
-            // Long enough that every slot is busy at once when the work is there.
-            await Task.Delay(150, cancellationToken);
-            Interlocked.Decrement(ref _running);
-            Interlocked.Increment(ref _completed);
-        }
     }
 
     /// <summary>Works for 5 ms on the thread it starts on before its first await, as a CPU-bound handler would.</summary>
