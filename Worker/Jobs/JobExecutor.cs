@@ -75,33 +75,50 @@ internal sealed partial class JobExecutor : IDisposable
     /// </summary>
     public async Task<Execution> ExecuteAsync(Delivery delivery, CancellationToken hardStop)
     {
-        var wait = FirstInfrastructureWait;
         // After an infrastructure failure the job begins as a redelivery does: its row first, which also tells a
         // duplicate (the look made for its read may be what failed).
-        var mayDefer = true;
-        while (true)
+        var execution = await WhileInfrastructureFailsAsync(
+            (Executor: this, Delivery: delivery, HardStop: hardStop),
+            static (s, firstTry) => s.Executor.ExecuteOnceAsync(s.Delivery, mayDefer: firstTry, s.HardStop),
+            delivery.Id, hardStop) ?? DeliveryOutcome.Release;
+        if (execution.Outcome != DeliveryOutcome.Release && RecordsStarts(delivery))
+        {
+            _stream.ForgetStarts(delivery.Id);
+        }
+
+        return execution;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="attempt"/> until it returns; while Redis or PostgreSQL fail under it, waits (200 ms,
+    /// doubling up to 5 s) and runs it again (its flag says whether this is the first try). Null when the hard stop
+    /// ends it. The state is passed, not captured: this wraps every job.
+    /// </summary>
+    private async Task<T?> WhileInfrastructureFailsAsync<TState, T>(
+        TState state, Func<TState, bool, Task<T>> attempt, string entryId, CancellationToken hardStop)
+        where T : struct
+    {
+        var wait = FirstInfrastructureWait;
+        for (var firstTry = true; ; firstTry = false)
         {
             try
             {
-                var execution = await ExecuteOnceAsync(delivery, mayDefer, hardStop);
-                if (execution.Outcome != DeliveryOutcome.Release && RecordsStarts(delivery))
-                {
-                    _stream.ForgetStarts(delivery.Id);
-                }
-
-                return execution;
+                return await attempt(state, firstTry);
             }
             catch (OperationCanceledException) when (hardStop.IsCancellationRequested)
             {
-                return DeliveryOutcome.Release;
+                return null;
             }
             catch (Exception e) when (InfrastructureFailure.Is(e))
             {
-                LogInfrastructureFailure(_logger, e, _settings.JobType, delivery.Id, wait);
-                mayDefer = false;
-                if (!await WaitForInfrastructureAsync(wait, hardStop))
+                LogInfrastructureFailure(_logger, e, _settings.JobType, entryId, wait);
+                try
                 {
-                    return DeliveryOutcome.Release;
+                    await Task.Delay(wait, _time, hardStop);
+                }
+                catch (OperationCanceledException)
+                {
+                    return null;
                 }
 
                 wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxInfrastructureWait.Ticks));
@@ -118,7 +135,8 @@ internal sealed partial class JobExecutor : IDisposable
     /// </summary>
     public Task<HashSet<string>>? LookUpSucceeded(ReadOnlySpan<StreamEntry> entries)
     {
-        if (!_settings.PersistState || _settings.RecordRunningAfter <= TimeSpan.Zero)
+        // No clock: no begin is deferred, and the begin row itself tells a duplicate.
+        if (_clock is null)
         {
             return null;
         }
@@ -133,19 +151,6 @@ internal sealed partial class JobExecutor : IDisposable
         }
 
         return ids is null ? null : _batcher.Value.FindSucceededAsync(_settings.JobType, [.. ids]);
-    }
-
-    private async Task<bool> WaitForInfrastructureAsync(TimeSpan wait, CancellationToken hardStop)
-    {
-        try
-        {
-            await Task.Delay(wait, _time, hardStop);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
     }
 
     private async Task<Execution> ExecuteOnceAsync(Delivery delivery, bool mayDefer, CancellationToken hardStop)
@@ -222,15 +227,7 @@ internal sealed partial class JobExecutor : IDisposable
         }
         finally
         {
-            if (begin is not null)
-            {
-                _clock?.Forget(begin.ClockIndex);
-                begun = begin.Stop();
-            }
-            else
-            {
-                begun = null;
-            }
+            begun = begin?.Stop();
         }
 
         if (_settings.PersistState && !context.EffectsSettled)
@@ -261,14 +258,7 @@ internal sealed partial class JobExecutor : IDisposable
                 return null;
             }
 
-            var deferred = AttemptBegin.Deferred(batcher, envelope.Type, envelope.JobId, envelope.EntryId, _time.GetTimestamp());
-            deferred.ClockIndex = _clock.Watch(deferred);
-            if (deferred.ClockIndex < 0)
-            {
-                await deferred.EnsureAsync(hardStop);
-            }
-
-            return deferred;
+            return _clock.Start(batcher, envelope.Type, envelope.JobId, envelope.EntryId);
         }
 
         var start = await batcher.BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
@@ -287,17 +277,16 @@ internal sealed partial class JobExecutor : IDisposable
     private async Task<DeliveryOutcome> RecordSuccessAsync(
         JobEnvelope envelope, int attempt, TimeSpan duration, Task<JobStart>? begun, CancellationToken hardStop)
     {
-        var wait = FirstInfrastructureWait;
-        while (true)
-        {
-            try
+        var recorded = await WhileInfrastructureFailsAsync(
+            (Executor: this, Envelope: envelope, Begun: begun, HardStop: hardStop),
+            static async (s, _) =>
             {
                 var counted = false;
-                if (begun is not null)
+                if (s.Begun is not null)
                 {
                     try
                     {
-                        await begun;
+                        await s.Begun;
                         counted = true;
                     }
                     catch (Exception e) when (InfrastructureFailure.Is(e))
@@ -306,23 +295,14 @@ internal sealed partial class JobExecutor : IDisposable
                     }
                 }
 
-                await _batcher.Value.MarkSucceededAsync(envelope.Type, envelope.JobId, envelope.EntryId, countAttempt: !counted, hardStop);
-                break;
-            }
-            catch (OperationCanceledException) when (hardStop.IsCancellationRequested)
-            {
-                return DeliveryOutcome.Release;
-            }
-            catch (Exception e) when (InfrastructureFailure.Is(e))
-            {
-                LogInfrastructureFailure(_logger, e, _settings.JobType, envelope.EntryId, wait);
-                if (!await WaitForInfrastructureAsync(wait, hardStop))
-                {
-                    return DeliveryOutcome.Release;
-                }
-
-                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxInfrastructureWait.Ticks));
-            }
+                await s.Executor._batcher.Value.MarkSucceededAsync(
+                    s.Envelope.Type, s.Envelope.JobId, s.Envelope.EntryId, countAttempt: !counted, s.HardStop);
+                return true;
+            },
+            envelope.EntryId, hardStop);
+        if (recorded is null)
+        {
+            return DeliveryOutcome.Release;
         }
 
         Succeeded(envelope, attempt, duration);

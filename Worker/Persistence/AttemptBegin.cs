@@ -12,6 +12,7 @@ internal sealed class AttemptBegin
     private readonly string _type;
     private readonly string _id;
     private readonly string _entryId;
+    private RunningRowClock? _clock;
     private Task<JobStart>? _write;
     private bool _stopped;
 
@@ -22,11 +23,14 @@ internal sealed class AttemptBegin
     public long StartedAt { get; private init; }
 
     /// <summary>Its place in the <see cref="RunningRowClock"/> that watches it; -1 when none does.</summary>
-    public int ClockIndex { get; set; } = -1;
+    public int ClockIndex { get; private set; } = -1;
 
     /// <summary>A begin the caller wrote and awaited before the handler started.</summary>
     public static AttemptBegin Written(JobStateBatcher batcher, string type, string id, string entryId) =>
         new(batcher, type, id, entryId) { _write = Task.FromResult(JobStart.Started) };
+
+    /// <summary>Set by the clock that watches this begin, so that <see cref="Stop"/> lets go of it there.</summary>
+    public void WatchedBy(RunningRowClock clock, int index) => (_clock, ClockIndex) = (clock, index);
 
     /// <summary>A begin written when <see cref="Write"/> is first called (the clock, or a write that needs the row), unless <see cref="Stop"/> comes first.</summary>
     public static AttemptBegin Deferred(JobStateBatcher batcher, string type, string id, string entryId, long startedAt) =>
@@ -41,6 +45,7 @@ internal sealed class AttemptBegin
     /// </summary>
     public Task<JobStart>? Stop()
     {
+        _clock?.Forget(this);
         lock (this)
         {
             _stopped = true;

@@ -24,7 +24,22 @@ internal sealed class RunningRowClock : IDisposable
         _timer = time.CreateTimer(static state => ((RunningRowClock)state!).Tick(), this, tick, tick);
     }
 
-    /// <summary>Watches <paramref name="begin"/> until <see cref="Forget"/>; -1 when the table is full (the caller writes the row now).</summary>
+    /// <summary>
+    /// A deferred begin row for an execution starting now, watched until its <see cref="AttemptBegin.Stop"/>. When the
+    /// table is full (it never is with one execution a slot) the row is asked for at once instead.
+    /// </summary>
+    public AttemptBegin Start(JobStateBatcher batcher, string type, string id, string entryId)
+    {
+        var begin = AttemptBegin.Deferred(batcher, type, id, entryId, _time.GetTimestamp());
+        if (Watch(begin) < 0)
+        {
+            _ = begin.Write();
+        }
+
+        return begin;
+    }
+
+    /// <summary>Watches <paramref name="begin"/> until <see cref="Forget"/>; -1 when the table is full.</summary>
     public int Watch(AttemptBegin begin)
     {
         var start = (int)((uint)Interlocked.Increment(ref _hint) % (uint)_running.Length);
@@ -33,6 +48,7 @@ internal sealed class RunningRowClock : IDisposable
             var at = (start + i) % _running.Length;
             if (Interlocked.CompareExchange(ref _running[at], begin, null) is null)
             {
+                begin.WatchedBy(this, at);
                 return at;
             }
         }
@@ -40,11 +56,12 @@ internal sealed class RunningRowClock : IDisposable
         return -1;
     }
 
-    public void Forget(int index)
+    /// <summary>Stops watching <paramref name="begin"/> (its place, if another begin has it meanwhile, is left alone).</summary>
+    public void Forget(AttemptBegin begin)
     {
-        if (index >= 0)
+        if (begin.ClockIndex >= 0)
         {
-            Volatile.Write(ref _running[index], null);
+            Interlocked.CompareExchange(ref _running[begin.ClockIndex], null, begin);
         }
     }
 

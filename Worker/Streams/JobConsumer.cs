@@ -538,7 +538,7 @@ internal sealed partial class JobConsumer
         while (await _slots.NextAsync(slot))
         {
             var delivery = slot.Item;
-            if (_stopping.IsCancellationRequested || !await TakeSharedSlotAsync())
+            if (_stopping.IsCancellationRequested || (_sharedSlots is not null && !await TakeSharedSlotAsync(_sharedSlots)))
             {
                 // Read but not started: leave it pending for a peer instead of starting work during a drain.
                 _toRelease.Enqueue(delivery.Id);
@@ -577,17 +577,12 @@ internal sealed partial class JobConsumer
         }
     }
 
-    /// <summary>Waits for one of the permits a job type's partitions share, if it has several; false when stopping.</summary>
-    private async ValueTask<bool> TakeSharedSlotAsync()
+    /// <summary>Waits for one of the permits a job type's partitions share; false when stopping.</summary>
+    private async ValueTask<bool> TakeSharedSlotAsync(SemaphoreSlim sharedSlots)
     {
-        if (_sharedSlots is null)
-        {
-            return true;
-        }
-
         try
         {
-            await _sharedSlots.WaitAsync(_stopping.Token);
+            await sharedSlots.WaitAsync(_stopping.Token);
             return true;
         }
         catch (OperationCanceledException)

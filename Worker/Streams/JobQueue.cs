@@ -34,14 +34,8 @@ internal sealed class JobQueue(
     public async Task<string> EnqueueAsync(
         string jobType, string payloadJson, string? jobId = null, string? traceParent = null, DateTimeOffset? runAt = null)
     {
-        options.Value.Jobs.TryGetValue(jobType, out var jobOptions);
-        if (string.IsNullOrEmpty(jobId) && jobOptions is { Partitions: > 1 })
-        {
-            jobId = Guid.NewGuid().ToString("N");
-        }
-
-        var ids = await EnqueueBatchAsync(jobType, [new JobRequest(payloadJson, jobId, traceParent, runAt)]);
-        return jobId ?? ids[0];
+        var (entryIds, jobs) = await EnqueueCoreAsync(jobType, [new JobRequest(payloadJson, jobId, traceParent, runAt)]);
+        return jobs[0].JobId ?? entryIds[0];
     }
 
     /// <summary>
@@ -49,7 +43,11 @@ internal sealed class JobQueue(
     /// returns the entry ids in order. Throws <see cref="QueueFullException"/> (nothing appended to that partition) or
     /// <see cref="ReplicaWriteTimeoutException"/> (appended on the master, not confirmed by a replica).
     /// </summary>
-    public async Task<IReadOnlyList<string>> EnqueueBatchAsync(string jobType, IReadOnlyList<JobRequest> jobs)
+    public async Task<IReadOnlyList<string>> EnqueueBatchAsync(string jobType, IReadOnlyList<JobRequest> jobs) =>
+        (await EnqueueCoreAsync(jobType, jobs)).EntryIds;
+
+    /// <summary>The entry ids, and the jobs as enqueued (with the ids given to those that had none).</summary>
+    private async Task<(IReadOnlyList<string> EntryIds, IReadOnlyList<JobRequest> Jobs)> EnqueueCoreAsync(string jobType, IReadOnlyList<JobRequest> jobs)
     {
         if (!_known.Contains(jobType))
         {
@@ -60,7 +58,7 @@ internal sealed class JobQueue(
         var settings = JobTypeSettings.Resolve(jobType, jobOptions);
         if (settings.Partitions == 1)
         {
-            return await AppendAsync(settings, jobs);
+            return (await AppendAsync(settings, jobs), jobs);
         }
 
         // A job goes to its id's partition. One without an id gets one here: entry ids are unique per stream only, so
@@ -85,7 +83,7 @@ internal sealed class JobQueue(
             }
         }
 
-        return ids;
+        return (ids, named);
     }
 
     /// <summary>One script on one stream: the backlog check and the appends.</summary>

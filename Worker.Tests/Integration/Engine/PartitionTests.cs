@@ -86,7 +86,7 @@ public sealed class PartitionTests : EngineTestBase
     [Test]
     public async Task Run_ThreePartitionsConcurrencyTwo_TheirJobsShareTwoSlots()
     {
-        var probe = new ConcurrencyProbe("overlap", holdMs: 20);
+        var probe = new ConcurrencyProbe("overlap");
         await using var host = await WorkerTestHost.StartAsync(
             new Dictionary<string, string?>
             {

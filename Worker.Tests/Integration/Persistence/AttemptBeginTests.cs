@@ -46,10 +46,10 @@ public sealed class AttemptBeginTests
         await using var batcher = new JobStateBatcher(Infrastructure.Postgres, time);
         using var clock = new RunningRowClock(4, After, time);
         var begin = AttemptBegin.Deferred(batcher, Type, NewId(), "1-0", time.GetTimestamp());
-        var index = clock.Watch(begin);
+        clock.Watch(begin);
 
         time.Advance(After / 2);
-        clock.Forget(index);
+        clock.Forget(begin);
         var first = begin.Stop();
         time.Advance(After * 2);
 
@@ -68,9 +68,10 @@ public sealed class AttemptBeginTests
         using var clock = new RunningRowClock(2, After, time);
         AttemptBegin New() => AttemptBegin.Deferred(batcher, Type, NewId(), "1-0", time.GetTimestamp());
 
-        var (a, b) = (clock.Watch(New()), clock.Watch(New()));
+        var first = New();
+        var (a, b) = (clock.Watch(first), clock.Watch(New()));
         var full = clock.Watch(New());
-        clock.Forget(a);
+        clock.Forget(first);
         var again = clock.Watch(New());
 
         Assert.Multiple(() =>
@@ -79,6 +80,21 @@ public sealed class AttemptBeginTests
             Assert.That(full, Is.EqualTo(-1));
             Assert.That(again, Is.EqualTo(a));
         });
+    }
+
+    [Test]
+    public async Task Start_TableFull_AsksForTheRowAtOnce()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var batcher = new JobStateBatcher(Infrastructure.Postgres, time);
+        using var clock = new RunningRowClock(1, After, time);
+        var (watched, id) = (clock.Start(batcher, Type, NewId(), "1-0"), NewId());
+
+        var overflow = clock.Start(batcher, Type, id, "2-0");
+
+        Assert.That(watched.Stop(), Is.Null, "the first one waits for its time");
+        await overflow.Stop()!;
+        Assert.That(await StatusAsync(id), Is.EqualTo("running"));
     }
 
     [Test]
