@@ -10,8 +10,10 @@ internal static class Program
         usage: Worker [verb]
           run                                   run the worker service (default)
           migrate                               apply the database migrations
-          enqueue <type> <payload-json> [--job-id ID] [--at WHEN | --in DURATION]
-          enqueue <type> --from FILE|- [--job-id-field NAME] [--batch-size N] [--at WHEN | --in DURATION]  one JSON payload a line
+          enqueue <type> <payload-json> [--job-id ID] [--at WHEN | --in DURATION] [--priority high|normal|low]
+          enqueue <type> --from FILE|- [--job-id-field NAME] [--batch-size N] [--at WHEN | --in DURATION] [--priority P]
+                                                one JSON payload a line
+          cancel <type> <job-id>                a waiting job never runs, a running one is stopped
           stats [--json] [--type T]             per job type: length, lag, pending, consumers, dead letters
           pending [--json] [--type T] [--count N]  entries delivered and not acked, per consumer
           schedules [--json]                    recurring schedules: cron, last and next occurrence
@@ -32,6 +34,7 @@ internal static class Program
                 "run" => await RunCommand.ExecuteAsync(),
                 "migrate" => await MigrateCommand.ExecuteAsync(),
                 "enqueue" => await EnqueueCommand.ExecuteAsync(rest),
+                "cancel" => await CancelCommand.ExecuteAsync(rest),
                 "stats" => await StatsCommand.ExecuteAsync(rest),
                 "dlq" => await DlqCommand.ExecuteAsync(rest),
                 "pending" => await PendingCommand.ExecuteAsync(rest),

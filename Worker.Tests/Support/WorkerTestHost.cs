@@ -23,7 +23,13 @@ internal sealed class WorkerTestHost : IAsyncDisposable
 
     /// <summary>Every key the worker derives from a stream (<see cref="Worker.Jobs.JobTypeSettings"/>), for a test's clean-up.</summary>
     public static StackExchange.Redis.RedisKey[] KeysOf(string stream) =>
-        [stream, stream + ":dlq", stream + ":delayed", stream + ":starts", stream + ":prune-lock", stream + ":consumers-alive", stream + ":schedules"];
+        [
+            .. new[] { stream, stream + ":high", stream + ":low" }.SelectMany(lane => new StackExchange.Redis.RedisKey[]
+            {
+                lane, lane + ":dlq", lane + ":delayed", lane + ":starts", lane + ":prune-lock", lane + ":consumers-alive", lane + ":schedules",
+            }),
+            stream + ":cancelled", stream + ":rate",
+        ];
 
     /// <summary>The configuration a test starts from: noop on, on <paramref name="stream"/>, quiet logs.</summary>
     public static Dictionary<string, string?> NoopSettings(string stream) => new()
@@ -35,6 +41,7 @@ internal sealed class WorkerTestHost : IAsyncDisposable
         ["Worker:Events:SucceededChannel"] = $"{stream}:events:succeeded",
         ["Worker:Events:FailedChannel"] = $"{stream}:events:failed",
         ["Worker:Events:DeadLetteredChannel"] = $"{stream}:events:dead_lettered",
+        ["Worker:Events:CancelledChannel"] = $"{stream}:events:cancelled",
     };
 
     public static async Task<WorkerTestHost> StartAsync(

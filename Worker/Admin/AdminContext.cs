@@ -9,7 +9,7 @@ namespace Worker.Admin;
 /// <summary>What the admin verbs share: the job types they report on, with their settings resolved.</summary>
 internal static class AdminContext
 {
-    /// <summary>Every partition of every registered job type, or of <paramref name="only"/>; null when that type is unknown.</summary>
+    /// <summary>Every stream (partition, lane) of every registered job type, or of <paramref name="only"/>; null when that type is unknown.</summary>
     public static IReadOnlyList<JobTypeSettings>? JobTypes(IHost host, string? only)
     {
         var options = host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
@@ -25,8 +25,8 @@ internal static class AdminContext
             types = [only];
         }
 
-        // Every partition of each: its own stream, group, dead letters and delayed set.
-        return types.SelectMany(t => JobTypeSettings.Resolve(t, options.Jobs.GetValueOrDefault(t)).AllPartitions()).ToList();
+        // Every partition and lane of each: its own stream, group, dead letters and delayed set.
+        return types.SelectMany(t => JobTypeSettings.Resolve(t, options.Jobs.GetValueOrDefault(t)).AllStreams()).ToList();
     }
 
     public static string? Option(string[] args, string name)

@@ -78,7 +78,7 @@ internal static partial class EnqueueCommand
                     batchLine = lineNumber;
                 }
 
-                batch.Add(parsedRequest with { RunAt = args.RunAt });
+                batch.Add(parsedRequest with { RunAt = args.RunAt, Priority = args.Priority });
                 if (batch.Count == args.BatchSize)
                 {
                     await SendAsync(queue, args.Type, batch, batchLine, tally);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Worker.Hosting;
+using Worker.Jobs;
 using Worker.Streams;
 
 namespace Worker.Admin;
@@ -13,8 +14,8 @@ namespace Worker.Admin;
 internal static partial class EnqueueCommand
 {
     public const string Usage = """
-        enqueue <type> <payload-json> [--job-id ID] [--at WHEN | --in DURATION]
-        enqueue <type> --from FILE|- [--job-id-field NAME] [--batch-size N] [--at WHEN | --in DURATION]
+        enqueue <type> <payload-json> [--job-id ID] [--at WHEN | --in DURATION] [--priority high|normal|low]
+        enqueue <type> --from FILE|- [--job-id-field NAME] [--batch-size N] [--at WHEN | --in DURATION] [--priority P]
         """;
 
     public static Task<int> ExecuteAsync(string[] args)
@@ -34,7 +35,7 @@ internal static partial class EnqueueCommand
             var queue = host.Services.GetRequiredService<JobQueue>();
             try
             {
-                Console.WriteLine(await queue.EnqueueAsync(parsed.Type, parsed.Payload!, parsed.JobId, runAt: parsed.RunAt));
+                Console.WriteLine(await queue.EnqueueAsync(parsed.Type, parsed.Payload!, parsed.JobId, runAt: parsed.RunAt, priority: parsed.Priority));
                 return ExitCodes.Ok;
             }
             catch (QueueFullException e)
@@ -61,13 +62,16 @@ internal static partial class EnqueueCommand
         /// <summary>When the jobs may start at the earliest (<c>--at</c>, <c>--in</c>); null: at once.</summary>
         public DateTimeOffset? RunAt { get; init; }
 
+        /// <summary>The lane of the jobs (<c>--priority</c>).</summary>
+        public JobPriority Priority { get; init; } = JobPriority.Normal;
+
         public const int DefaultBatchSize = 500;
         private const int MaxBatchSize = 10_000;
 
         public static Arguments? Parse(string[] args)
         {
             var positional = new List<string>();
-            string? jobId = null, from = null, idField = null, batch = null, at = null, @in = null;
+            string? jobId = null, from = null, idField = null, batch = null, at = null, @in = null, priorityText = null;
             for (var i = 0; i < args.Length; i++)
             {
                 var arg = args[i];
@@ -77,7 +81,7 @@ internal static partial class EnqueueCommand
                     continue;
                 }
 
-                if (arg is not ("--job-id" or "--from" or "--job-id-field" or "--batch-size" or "--at" or "--in"))
+                if (arg is not ("--job-id" or "--from" or "--job-id-field" or "--batch-size" or "--at" or "--in" or "--priority"))
                 {
                     return Fail($"unknown option {arg}");
                 }
@@ -95,6 +99,7 @@ internal static partial class EnqueueCommand
                     case "--job-id-field": idField = value; break;
                     case "--at": at = value; break;
                     case "--in": @in = value; break;
+                    case "--priority": priorityText = value; break;
                     default: batch = value; break;
                 }
             }
@@ -103,6 +108,12 @@ internal static partial class EnqueueCommand
             if (batch is not null && (!int.TryParse(batch, out batchSize) || batchSize is < 1 or > MaxBatchSize))
             {
                 return Fail($"--batch-size must be between 1 and {MaxBatchSize} (was '{batch}')");
+            }
+
+            var priority = JobPriority.Normal;
+            if (priorityText is not null && !JobPriorities.TryParse(priorityText, out priority))
+            {
+                return Fail($"--priority must be high, normal or low (was '{priorityText}')");
             }
 
             DateTimeOffset? runAt = null;
@@ -134,12 +145,12 @@ internal static partial class EnqueueCommand
             if (from is null)
             {
                 return positional.Count == 2 && idField is null && batch is null
-                    ? new Arguments(positional[0], positional[1], jobId, null, null, batchSize) { RunAt = runAt }
+                    ? new Arguments(positional[0], positional[1], jobId, null, null, batchSize) { RunAt = runAt, Priority = priority }
                     : Fail(null);
             }
 
             return positional.Count == 1 && jobId is null
-                ? new Arguments(positional[0], null, null, from, idField, batchSize) { RunAt = runAt }
+                ? new Arguments(positional[0], null, null, from, idField, batchSize) { RunAt = runAt, Priority = priority }
                 : Fail(null);
         }
 

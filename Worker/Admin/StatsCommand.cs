@@ -6,7 +6,10 @@ using Worker.Streams;
 
 namespace Worker.Admin;
 
-/// <summary><c>stats [--json] [--type T]</c>: per job type stream length, lag, pending, consumers, oldest pending age, dead letters.</summary>
+/// <summary>
+/// <c>stats [--json] [--type T]</c>: per stream of each job type (partition, lane) its length, lag, pending, consumers,
+/// oldest pending age, dead letters, delayed entries (retries and delayed jobs) and the type's remembered cancels.
+/// </summary>
 internal static class StatsCommand
 {
     public static Task<int> ExecuteAsync(string[] args) =>
@@ -55,7 +58,8 @@ internal static class StatsCommand
                 json.WriteNumber("consumers", s.Consumers);
                 WriteNullable(json, "oldest_pending_age_ms", s.OldestPendingAgeMs);
                 json.WriteNumber("dead_letters", s.DeadLetters);
-                json.WriteNumber("delayed_retries", s.DelayedRetries);
+                json.WriteNumber("delayed", s.Delayed);
+                json.WriteNumber("cancelled", s.Cancelled);
                 json.WriteEndObject();
             }
 
@@ -79,11 +83,11 @@ internal static class StatsCommand
 
     private static void WriteTable(List<StreamStats> stats)
     {
-        Console.WriteLine($"{"job type",-16} {"stream",-24} {"length",8} {"lag",8} {"pending",8} {"consumers",9} {"oldest",10} {"dlq",8} {"delayed",8}");
+        Console.WriteLine($"{"job type",-16} {"stream",-24} {"length",8} {"lag",8} {"pending",8} {"consumers",9} {"oldest",10} {"dlq",8} {"delayed",8} {"cancelled",9}");
         foreach (var s in stats)
         {
             var oldest = s.OldestPendingAgeMs is { } ms ? $"{ms / 1000.0:0.0}s" : "-";
-            Console.WriteLine($"{s.JobType,-16} {s.Stream,-24} {s.Length,8} {s.Lag?.ToString() ?? "?",8} {s.Pending,8} {s.Consumers,9} {oldest,10} {s.DeadLetters,8} {s.DelayedRetries,8}");
+            Console.WriteLine($"{s.JobType,-16} {s.Stream,-24} {s.Length,8} {s.Lag?.ToString() ?? "?",8} {s.Pending,8} {s.Consumers,9} {oldest,10} {s.DeadLetters,8} {s.Delayed,8} {s.Cancelled,9}");
         }
     }
 }

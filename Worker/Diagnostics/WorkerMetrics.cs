@@ -5,7 +5,7 @@ namespace Worker.Diagnostics;
 
 /// <summary>
 /// The worker's instruments (meter <c>Worker</c>), exported in Prometheus text on <c>/metrics</c>:
-/// <c>worker_jobs_{processed,failed,retried,dead_lettered,reclaimed}_total</c>, <c>worker_consumers_removed_total</c>,
+/// <c>worker_jobs_{processed,failed,retried,dead_lettered,reclaimed,cancelled,rate_limited}_total</c>, <c>worker_consumers_removed_total</c>,
 /// <c>worker_job_duration_seconds</c>,
 /// and gauges <c>worker_stream_{lag,pending,oldest_pending_age_seconds}</c>, <c>worker_jobs_in_flight</c>.
 /// Every series carries <c>job_type</c>.
@@ -54,6 +54,20 @@ internal static class WorkerMetrics
 
     public static void RecordConsumerRemoved(string jobType) =>
         ConsumersRemoved.Add(1, new KeyValuePair<string, object?>("job_type", jobType));
+
+    private static readonly Counter<long> RateLimited = Meter.CreateCounter<long>("worker.jobs.rate_limited", description: "Jobs the fleet-wide rate limit held back before they started");
+    private static readonly Counter<long> Cancelled = Meter.CreateCounter<long>("worker.jobs.cancelled", description: "Jobs that ended cancelled here (before or while running)");
+
+    public static void RecordRateLimited(string jobType, int count)
+    {
+        if (count > 0)
+        {
+            RateLimited.Add(count, new KeyValuePair<string, object?>("job_type", jobType));
+        }
+    }
+
+    public static void RecordCancelled(string jobType, bool wasRunning) =>
+        Cancelled.Add(1, new KeyValuePair<string, object?>("job_type", jobType), new KeyValuePair<string, object?>("running", wasRunning));
 
     public static long Now() => Stopwatch.GetTimestamp();
 }

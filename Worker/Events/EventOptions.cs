@@ -8,12 +8,15 @@ internal sealed class EventOptions
     public const string DefaultSucceededChannel = "jobs:events:succeeded";
     public const string DefaultFailedChannel = "jobs:events:failed";
     public const string DefaultDeadLetteredChannel = "jobs:events:dead_lettered";
+    public const string DefaultCancelledChannel = "jobs:events:cancelled";
 
     public string? SucceededChannel { get; set; } = DefaultSucceededChannel;
 
     public string? FailedChannel { get; set; } = DefaultFailedChannel;
 
     public string? DeadLetteredChannel { get; set; } = DefaultDeadLetteredChannel;
+
+    public string? CancelledChannel { get; set; } = DefaultCancelledChannel;
 
     /// <summary>The capped stream every event is also appended to; empty turns it off. Default <c>events</c>.</summary>
     public string? Stream { get; set; } = "events";

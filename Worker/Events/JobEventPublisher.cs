@@ -30,6 +30,7 @@ internal sealed class JobEventPublisher(EventSink sink, IOptions<EventOptions> o
         JobEvent.Succeeded => _events.SucceededChannel,
         JobEvent.Failed => _events.FailedChannel,
         JobEvent.DeadLettered => _events.DeadLetteredChannel,
+        JobEvent.Cancelled => _events.CancelledChannel,
         _ => null,
     };
 }

@@ -73,7 +73,7 @@ internal sealed partial class RetentionService(
             {
                 await using var command = postgres.CreateCommand("""
                     DELETE FROM jobs WHERE ctid IN (
-                        SELECT ctid FROM jobs WHERE created_at < $1 AND finished_at < $1 AND status IN ('succeeded', 'dead_lettered') LIMIT $2)
+                        SELECT ctid FROM jobs WHERE created_at < $1 AND finished_at < $1 AND status IN ('succeeded', 'dead_lettered', 'cancelled') LIMIT $2)
                     """);
                 command.Parameters.Add(new NpgsqlParameter { Value = before });
                 command.Parameters.Add(new NpgsqlParameter { Value = DeleteBatch });

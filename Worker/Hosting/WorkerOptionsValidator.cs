@@ -9,6 +9,9 @@ namespace Worker.Hosting;
 internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, IConfiguration configuration) : IValidateOptions<WorkerOptions>
 {
     private const int MaxBatchSize = 10_000;
+
+    /// <summary>Longest rate-limit period: one day (the window is a sorted set of the starts within it).</summary>
+    private static readonly TimeSpan MaxRatePeriod = TimeSpan.FromDays(1);
     private const int MaxConcurrency = 10_000;
 
     public ValidateOptionsResult Validate(string? name, WorkerOptions options)
@@ -69,6 +72,15 @@ internal sealed class WorkerOptionsValidator(IEnumerable<IJobHandler> handlers, 
             if (job.Partitions is < 1 or > JobTypeOptions.MaxPartitions)
             {
                 failures.Add($"{key}:Partitions must be between 1 and {JobTypeOptions.MaxPartitions} (was {job.Partitions})");
+            }
+
+            if (job.RateLimit.Limit < 0)
+            {
+                failures.Add($"{key}:RateLimit:Limit must not be negative (was {job.RateLimit.Limit}; 0 is no limit)");
+            }
+            else if (job.RateLimit.Limit > 0 && (job.RateLimit.Period <= TimeSpan.Zero || job.RateLimit.Period > MaxRatePeriod))
+            {
+                failures.Add($"{key}:RateLimit:Period must be positive and at most {MaxRatePeriod} (was {job.RateLimit.Period})");
             }
 
             if (job.RecordRunningAfter < TimeSpan.Zero)

@@ -40,8 +40,11 @@ internal sealed class AttemptTimeouts
 
     public CancellationToken HardStop => _hardStop;
 
-    /// <summary>A source that is cancelled once <paramref name="timeout"/> has passed, or when the hard stop fires.</summary>
-    public Lease Rent(TimeSpan timeout)
+    /// <summary>
+    /// A source that is cancelled once <paramref name="timeout"/> has passed, when the hard stop fires, or when job
+    /// <paramref name="jobId"/> is cancelled (<see cref="Cancel"/>).
+    /// </summary>
+    public Lease Rent(TimeSpan timeout, string jobId)
     {
         if (!_pool.TryTake(out var lease))
         {
@@ -54,8 +57,27 @@ internal sealed class AttemptTimeouts
         }
 
         var ticks = (long)(timeout.Ticks * (_time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
+        lease.JobId = jobId;
         Volatile.Write(ref lease.Deadline, Math.Max(1, _time.GetTimestamp() + ticks));
         return lease;
+    }
+
+    /// <summary>Cancels the execution of <paramref name="jobId"/> running under one of these sources, if any; true when one was.</summary>
+    public bool Cancel(string jobId)
+    {
+        var found = false;
+        foreach (var lease in Volatile.Read(ref _snapshot))
+        {
+            var deadline = Volatile.Read(ref lease.Deadline);
+            if (deadline > Idle && lease.JobId == jobId && Interlocked.CompareExchange(ref lease.Deadline, Expired, deadline) == deadline)
+            {
+                lease.CancelRequested = true;
+                lease.Source.Cancel();
+                found = true;
+            }
+        }
+
+        return found;
     }
 
     private void Return(Lease lease)
@@ -97,6 +119,12 @@ internal sealed class AttemptTimeouts
         /// <summary>Timestamp after which the scan cancels; <see cref="Idle"/> when not rented, <see cref="Expired"/> once cancelled.</summary>
         internal long Deadline;
 
+        /// <summary>The job the lease is rented for (written before the deadline that publishes it).</summary>
+        internal string? JobId;
+
+        /// <summary>Set before the source is cancelled because the job was cancelled.</summary>
+        internal volatile bool CancelRequested;
+
         public Lease(AttemptTimeouts owner)
         {
             _owner = owner;
@@ -107,8 +135,11 @@ internal sealed class AttemptTimeouts
 
         public CancellationToken Token => Source.Token;
 
-        /// <summary>True when the timeout fired rather than the hard stop.</summary>
-        public bool TimedOut => Source.IsCancellationRequested && !_owner._hardStop.IsCancellationRequested;
+        /// <summary>True when the timeout fired rather than the hard stop or a cancel of the job.</summary>
+        public bool TimedOut => Source.IsCancellationRequested && !_owner._hardStop.IsCancellationRequested && !CancelRequested;
+
+        /// <summary>True when the job was cancelled (and the hard stop has not fired).</summary>
+        public bool Cancelled => CancelRequested && !_owner._hardStop.IsCancellationRequested;
 
         public void Release() => _owner.Return(this);
 

@@ -20,6 +20,9 @@ internal sealed record JobEnvelope(
     /// <summary>When the job may start at the earliest (<c>run_at</c>); null: at once.</summary>
     public DateTimeOffset? RunAt { get; init; }
 
+    /// <summary>The lane the producer chose (<c>priority</c>); the stream the entry is in is what orders it.</summary>
+    public JobPriority Priority { get; init; } = JobPriority.Normal;
+
     /// <summary>Largest payload accepted: 1 MiB of UTF-8. A larger one is dead-lettered, not parsed.</summary>
     public const int MaxPayloadBytes = 1 << 20;
 
@@ -39,7 +42,8 @@ internal sealed record JobEnvelope(
     {
         envelope = null!;
         RedisValue type = RedisValue.Null, payload = RedisValue.Null, jobId = RedisValue.Null,
-            enqueuedAt = RedisValue.Null, traceParent = RedisValue.Null, attempt = RedisValue.Null, runAt = RedisValue.Null;
+            enqueuedAt = RedisValue.Null, traceParent = RedisValue.Null, attempt = RedisValue.Null, runAt = RedisValue.Null,
+            priority = RedisValue.Null;
         Span<byte> buffer = stackalloc byte[16];
         foreach (var field in entry.Values)
         {
@@ -59,6 +63,7 @@ internal sealed record JobEnvelope(
             else if (name.SequenceEqual("traceparent"u8)) { traceParent = field.Value; }
             else if (name.SequenceEqual("attempt"u8)) { attempt = field.Value; }
             else if (name.SequenceEqual("run_at"u8)) { runAt = field.Value; }
+            else if (name.SequenceEqual("priority"u8)) { priority = field.Value; }
         }
 
         (reason, message) = (string.Empty, string.Empty);
@@ -108,13 +113,20 @@ internal sealed record JobEnvelope(
             runAtTime = DateTimeOffset.FromUnixTimeMilliseconds(runAtMs);
         }
 
+        var lane = JobPriority.Normal;
+        if (!priority.IsNull && !JobPriorities.TryParse(priority, out lane))
+        {
+            (reason, message) = ("malformed_entry", "the 'priority' field is not high, normal or low");
+            return false;
+        }
+
         DateTimeOffset? enqueued = !enqueuedAt.IsNull && enqueuedAt.TryParse(out long ms) && ms is >= 0 and <= MaxUnixMilliseconds
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
             : null;
         var jobIdText = (string?)jobId;
         envelope = new JobEnvelope(
             typeText, (string)payload!, string.IsNullOrEmpty(jobIdText) ? entryId : jobIdText, entryId, attemptNumber, enqueued,
-            (string?)traceParent, entry.Values) { RunAt = runAtTime };
+            (string?)traceParent, entry.Values) { RunAt = runAtTime, Priority = lane };
         return true;
     }
 

@@ -27,4 +27,8 @@ internal sealed partial class JobExecutor
     [LoggerMessage(EventId = 2006, EventName = "JobDelayed", Level = LogLevel.Debug,
         Message = "Job {JobId} ({JobType}, entry {MessageId}) runs at {RunAt:O}: moved to the delayed set until then")]
     private static partial void LogDelayed(ILogger logger, string jobId, string jobType, string messageId, DateTimeOffset runAt);
+
+    [LoggerMessage(EventId = 2007, EventName = "JobCancelled", Level = LogLevel.Information,
+        Message = "Job {JobId} ({JobType}, entry {MessageId}) is cancelled (running: {Running})")]
+    private static partial void LogCancelled(ILogger logger, string jobId, string jobType, string messageId, bool running);
 }

@@ -38,15 +38,20 @@ internal sealed partial class JobExecutor : IDisposable
     private readonly ResiliencePipeline _inlineRetry;
     private readonly LastChanceGate _gate;
     private readonly RunningRowClock? _clock;
+    private readonly string _entryJobIdSuffix;
+    private readonly CancelWatch? _cancels;
     private AttemptTimeouts? _timeouts;
 
     public JobExecutor(
         IServiceScopeFactory scopes, Lazy<JobStateBatcher> batcher, IJobHandler handler, JobStreamClient stream, JobEventPublisher events,
-        LastChanceGate gate, TimeProvider time, ILogger logger)
+        LastChanceGate gate, TimeProvider time, ILogger logger, CancelWatch? cancels = null)
     {
+        _cancels = cancels;
+        cancels?.Register(CancelRunning);
         _batcher = batcher;
         (_scopes, _handler, _stream, _events, _gate, _time, _logger) = (scopes, handler, stream, events, gate, time, logger);
         _settings = stream.Settings;
+        _entryJobIdSuffix = _settings.EntryJobIdSuffix;
         if (_settings.PersistState && _settings.RecordRunningAfter > TimeSpan.Zero)
         {
             // Each slot runs one execution at a time: twice the slots is room to spare.
@@ -128,6 +133,11 @@ internal sealed partial class JobExecutor : IDisposable
 
     public void Dispose() => _clock?.Dispose();
 
+    /// <summary>Stops the running execution of <paramref name="jobId"/>, if one runs here; true when one did.</summary>
+    private bool CancelRunning(string jobId) => _timeouts?.Cancel(jobId) ?? false;
+
+    private bool IsCancelled(string jobId) => _cancels?.IsCancelled(jobId) == true;
+
     /// <summary>
     /// With job state, the look made for one read: which of its entries carry a job id (given by the producer) of a job
     /// that already succeeded. One query per read, so that first deliveries can skip their begin row and still never
@@ -175,6 +185,11 @@ internal sealed partial class JobExecutor : IDisposable
                 $"job type '{Truncate(envelope.Type, 100)}' has no handler on stream '{_settings.StreamKey}'", null, hardStop);
         }
 
+        if (IsCancelled(envelope.JobId))
+        {
+            return await CancelledAsync(envelope, envelope.Attempt, running: false, store: null, hardStop);
+        }
+
         if (envelope.RunAt is { } runAt && runAt > _time.GetUtcNow())
         {
             return await DelayAsync(envelope, runAt, hardStop);
@@ -216,6 +231,10 @@ internal sealed partial class JobExecutor : IDisposable
             {
                 await EnsureBegunAsync(begin, hardStop);
                 return await DeadLetterAsync(envelope, context.Attempt, e.Reason, e.Message, StoreIfKept(scope), hardStop);
+            }
+            catch (JobCancelledException)
+            {
+                return await CancelledAsync(envelope, context.Attempt, running: true, StoreIfKept(scope), hardStop);
             }
             // A cancellation that is not the hard stop's (a handler's own timeout, a library's, such as an HTTP connect
             // timeout) is the job's failure like any other: it must not escape and leave the entry pending for ever.
@@ -262,7 +281,7 @@ internal sealed partial class JobExecutor : IDisposable
         }
 
         var start = await batcher.BeginAttemptAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
-        return start.AlreadySucceeded ? null : AttemptBegin.Written(batcher, envelope.Type, envelope.JobId, envelope.EntryId);
+        return start.AlreadyFinished ? null : AttemptBegin.Written(batcher, envelope.Type, envelope.JobId, envelope.EntryId);
     }
 
     /// <summary>A failure's row is an update of the begin row, so a deferred begin is written first.</summary>
@@ -399,7 +418,7 @@ internal sealed partial class JobExecutor : IDisposable
 
     private bool ShouldRetryInline(Exception? exception, AttemptRun run)
     {
-        if (exception is null or PermanentJobException or OperationCanceledException || InfrastructureFailure.Is(exception))
+        if (exception is null or PermanentJobException or JobCancelledException or OperationCanceledException || InfrastructureFailure.Is(exception))
         {
             return false;
         }
@@ -455,9 +474,9 @@ internal sealed partial class JobExecutor : IDisposable
     }
 
     /// <summary>
-    /// Reads the entry. A job without a <c>job_id</c> is known by its entry id; beyond a job type's first partition that
-    /// id is qualified with the partition (<c>&lt;entry id&gt;:p&lt;n&gt;</c>), since two streams can hand out the same
-    /// entry id and the <c>jobs</c> row of one would make the other a duplicate.
+    /// Reads the entry. A job without a <c>job_id</c> is known by its entry id; beyond a job type's first partition and
+    /// in a priority lane that id is qualified with the stream (<c>&lt;entry id&gt;:p&lt;n&gt;</c>, <c>:high</c>), since
+    /// two streams can hand out the same entry id and the <c>jobs</c> row of one would make the other a duplicate.
     /// </summary>
     private bool TryParse(Delivery delivery, out JobEnvelope envelope, out string reason, out string message)
     {
@@ -466,9 +485,9 @@ internal sealed partial class JobExecutor : IDisposable
             return false;
         }
 
-        if (_settings.Partition > 0 && envelope.JobId == envelope.EntryId)
+        if (_entryJobIdSuffix.Length > 0 && envelope.JobId == envelope.EntryId)
         {
-            envelope = envelope with { JobId = $"{envelope.EntryId}:p{_settings.Partition}" };
+            envelope = envelope with { JobId = envelope.EntryId + _entryJobIdSuffix };
         }
 
         return true;
@@ -495,6 +514,34 @@ internal sealed partial class JobExecutor : IDisposable
         }
 
         return DeliveryOutcome.Settled;
+    }
+
+    /// <summary>
+    /// A cancelled job, met before it started (<paramref name="running"/> false) or stopped while it ran: its row says
+    /// <c>cancelled</c> (unless it succeeded first), the entry is acked, <c>job.cancelled</c> announces it.
+    /// </summary>
+    private async Task<DeliveryOutcome> CancelledAsync(
+        JobEnvelope envelope, int attempt, bool running, JobStateStore? store, CancellationToken hardStop)
+    {
+        if (_settings.PersistState)
+        {
+            if (store is not null)
+            {
+                await store.MarkCancelledAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
+            }
+            else
+            {
+                await using var scope = _scopes.CreateAsyncScope();
+                await scope.ServiceProvider.GetRequiredService<JobStateStore>()
+                    .MarkCancelledAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
+            }
+        }
+
+        LogCancelled(_logger, envelope.JobId, envelope.Type, envelope.EntryId, running);
+        WorkerMetrics.RecordCancelled(envelope.Type, running);
+        _events.Publish(new JobEvent(JobEvent.Cancelled, new JobEventData(
+            envelope.JobId, envelope.Type, envelope.EntryId, attempt, _time.GetUtcNow())));
+        return DeliveryOutcome.Ack;
     }
 
     private Task<DeliveryOutcome> DeadLetterUnparsedAsync(Delivery delivery, string reason, string message, CancellationToken hardStop)
@@ -603,14 +650,24 @@ internal sealed partial class JobExecutor : IDisposable
                 }
             }
 
-            // The pipeline's token is the hard stop's: one source carries both it and the timeout.
-            var lease = timeouts.Rent(executor._settings.HandlerTimeout);
+            // The pipeline's token is the hard stop's: one source carries it, the timeout and a cancel of the job.
+            var lease = timeouts.Rent(executor._settings.HandlerTimeout, context.JobId);
+            if (executor.IsCancelled(context.JobId))
+            {
+                // Cancelled before the lease could be found: the watch's look for it may have just missed it.
+                timeouts.Cancel(context.JobId);
+            }
+
             var started = WorkerMetrics.Now();
             try
             {
                 // WaitAsync: a handler that ignores its token still gives the slot back at the timeout.
                 await executor._handler.HandleAsync(context, lease.Token).WaitAsync(lease.Token);
                 LastDuration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            }
+            catch (OperationCanceledException) when (lease.Cancelled)
+            {
+                throw new JobCancelledException(context.JobId);
             }
             catch (OperationCanceledException) when (lease.TimedOut)
             {

@@ -105,4 +105,23 @@ internal sealed class JobTypeOptions
     public TimeSpan RecordRunningAfter { get; set; } = DefaultRecordRunningAfter;
 
     public RetryOptions Retry { get; set; } = new();
+
+    /// <summary>
+    /// Whether the job type has priority lanes: <c>high</c> and <c>low</c> jobs go to streams of their own beside the
+    /// normal one (<c>&lt;stream&gt;:high</c>, <c>&lt;stream&gt;:low</c>), read by every replica, and a free slot starts
+    /// a waiting high job before a normal one, a normal one before a low one (<see cref="Streams.PrioritySlots"/>).
+    /// Off by default: each lane is one more stream, reader and maintenance loop per replica.
+    /// </summary>
+    public bool Priorities { get; set; }
+
+    /// <summary>Starts of this job type allowed across all replicas per period; a <c>Limit</c> of 0 (the default) is no limit.</summary>
+    public RateLimitOptions RateLimit { get; set; } = new();
+}
+
+/// <summary>A fleet-wide limit on job starts, kept in Redis: at most <see cref="Limit"/> in any <see cref="Period"/>.</summary>
+internal sealed class RateLimitOptions
+{
+    public int Limit { get; set; }
+
+    public TimeSpan Period { get; set; } = TimeSpan.FromSeconds(1);
 }

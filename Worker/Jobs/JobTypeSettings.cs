@@ -31,6 +31,35 @@ internal sealed record JobTypeSettings
     /// <summary>Which of them these settings are for: 0 is the configured stream, the others <see cref="PartitionStreamKey"/>.</summary>
     public int Partition { get; init; }
 
+    /// <summary>Whether the type has high and low lanes beside the normal one (<see cref="JobTypeOptions.Priorities"/>).</summary>
+    public bool Priorities { get; init; }
+
+    /// <summary>The lane these settings are for: normal is the partition's stream, high and low <c>&lt;stream&gt;:high</c> and <c>:low</c>.</summary>
+    public JobPriority Lane { get; init; } = JobPriority.Normal;
+
+    /// <summary>Fleet-wide starts per period; <c>Limit</c> 0: none.</summary>
+    public RateLimitOptions RateLimit { get; init; } = new();
+
+    /// <summary>The configured stream of the job type (its first partition's normal lane): the base of its type-wide keys.</summary>
+    public required string TypeStreamKey { get; init; }
+
+    /// <summary>Sorted set of cancelled job ids of the whole job type, scored by when they were cancelled (Unix ms).</summary>
+    public string CancelledKey => TypeStreamKey + ":cancelled";
+
+    /// <summary>Pub/sub channel on which a cancel reaches the replica that runs the job.</summary>
+    public string CancelChannel => TypeStreamKey + ":cancel";
+
+    /// <summary>Sorted set of the job type's recent starts, the fleet-wide rate limit's window.</summary>
+    public string RateKey => TypeStreamKey + ":rate";
+
+    /// <summary>
+    /// What tells apart the id-less jobs (known by their entry id) of this stream from those of the type's other streams,
+    /// whose entry ids may be equal: <c>:p&lt;n&gt;</c> beyond the first partition, <c>:high</c> or <c>:low</c> in a lane.
+    /// Empty for the configured stream.
+    /// </summary>
+    public string EntryJobIdSuffix =>
+        (Partition > 0 ? $":p{Partition}" : string.Empty) + (Lane == JobPriority.Normal ? string.Empty : ":" + JobPriorities.ToText(Lane));
+
     /// <summary>Dead letters: <c>&lt;stream&gt;:dlq</c>, same hash tag as the stream.</summary>
     public string DeadLetterKey => StreamKey + ":dlq";
 
@@ -93,17 +122,36 @@ internal sealed record JobTypeSettings
         return (int)(hash % (uint)partitions);
     }
 
-    /// <summary>The settings of every partition of this job type, the first one's stream being the configured one.</summary>
+    /// <summary>The settings of every partition of this job type (normal lane), the first one's stream being the configured one.</summary>
     public IReadOnlyList<JobTypeSettings> AllPartitions() =>
-        [.. Enumerable.Range(0, Partitions).Select(p => this with { StreamKey = PartitionStreamKey(StreamKey, p), Partition = p })];
+        [.. Enumerable.Range(0, Partitions).Select(p => this with { StreamKey = PartitionStreamKey(TypeStreamKey, p), Partition = p })];
+
+    /// <summary>
+    /// Every stream of this job type: each partition, and with <see cref="Priorities"/> each one's high and low lane
+    /// beside it (same hash tag, so on a cluster a partition's lanes share its slot). Each has its own group, dead
+    /// letters and delayed set.
+    /// </summary>
+    public IReadOnlyList<JobTypeSettings> AllStreams() =>
+        Priorities
+            ? [.. AllPartitions().SelectMany(p => JobPriorities.All.Select(lane => p.InLane(lane)))]
+            : AllPartitions();
+
+    /// <summary>These settings for lane <paramref name="lane"/> of the same partition.</summary>
+    public JobTypeSettings InLane(JobPriority lane)
+    {
+        var partitionStream = PartitionStreamKey(TypeStreamKey, Partition);
+        return this with { Lane = lane, StreamKey = lane == JobPriority.Normal ? partitionStream : $"{partitionStream}:{JobPriorities.ToText(lane)}" };
+    }
 
     public static JobTypeSettings Resolve(string jobType, JobTypeOptions? options)
     {
         options ??= new JobTypeOptions();
+        var stream = string.IsNullOrWhiteSpace(options.Stream) ? DefaultStreamKey(jobType) : options.Stream;
         return new JobTypeSettings
         {
             JobType = jobType,
-            StreamKey = string.IsNullOrWhiteSpace(options.Stream) ? DefaultStreamKey(jobType) : options.Stream,
+            StreamKey = stream,
+            TypeStreamKey = stream,
             Group = string.IsNullOrWhiteSpace(options.Group) ? DefaultGroup : options.Group,
             Concurrency = options.Concurrency <= 0 ? JobTypeOptions.DefaultConcurrency : options.Concurrency,
             BatchSize = options.BatchSize,
@@ -120,6 +168,8 @@ internal sealed record JobTypeSettings
             Retry = options.Retry,
             RecordRunningAfter = options.RecordRunningAfter,
             Partitions = Math.Max(1, options.Partitions),
+            Priorities = options.Priorities,
+            RateLimit = options.RateLimit,
         };
     }
 }

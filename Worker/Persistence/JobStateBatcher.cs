@@ -28,18 +28,18 @@ internal sealed class JobStateBatcher : IAsyncDisposable
 
     private const int MaxBatch = 1000;
 
-    /// <summary>Counts an attempt on every row; only rows of jobs that already succeeded come back (usually none).</summary>
+    /// <summary>Counts an attempt on every row; only rows of jobs that already finished (succeeded, cancelled) come back (usually none).</summary>
     private const string BeginSql = """
         WITH begun AS (
         INSERT INTO jobs AS j (type, id, stream_entry_id, status, attempts, created_at, updated_at)
         SELECT x.type, x.id, x.entry, 'running', 1, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(type, id, entry)
         ON CONFLICT (type, id) DO UPDATE SET
-            attempts = j.attempts + CASE WHEN j.status = 'succeeded' THEN 0 ELSE 1 END,
-            status = CASE WHEN j.status = 'succeeded' THEN j.status ELSE 'running' END,
-            stream_entry_id = CASE WHEN j.status = 'succeeded' THEN j.stream_entry_id ELSE EXCLUDED.stream_entry_id END,
+            attempts = j.attempts + CASE WHEN j.status IN ('succeeded', 'cancelled') THEN 0 ELSE 1 END,
+            status = CASE WHEN j.status IN ('succeeded', 'cancelled') THEN j.status ELSE 'running' END,
+            stream_entry_id = CASE WHEN j.status IN ('succeeded', 'cancelled') THEN j.stream_entry_id ELSE EXCLUDED.stream_entry_id END,
             updated_at = EXCLUDED.updated_at
         RETURNING j.type, j.id, j.status)
-        SELECT type, id FROM begun WHERE status = 'succeeded'
+        SELECT type, id FROM begun WHERE status IN ('succeeded', 'cancelled')
         """;
 
     /// <summary>The success of a job whose begin row was written: the attempt is counted already.</summary>
@@ -48,7 +48,7 @@ internal sealed class JobStateBatcher : IAsyncDisposable
         SELECT x.type, x.id, x.entry, 'succeeded', 1, $4, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(type, id, entry)
         ON CONFLICT (type, id) DO UPDATE SET status = 'succeeded', last_error = NULL, updated_at = EXCLUDED.updated_at,
             finished_at = EXCLUDED.finished_at
-        WHERE j.status <> 'succeeded'
+        WHERE j.status NOT IN ('succeeded', 'cancelled')
         """;
 
     /// <summary>
@@ -61,12 +61,12 @@ internal sealed class JobStateBatcher : IAsyncDisposable
         ON CONFLICT (type, id) DO UPDATE SET status = 'succeeded', attempts = j.attempts + 1,
             stream_entry_id = EXCLUDED.stream_entry_id, last_error = NULL, updated_at = EXCLUDED.updated_at,
             finished_at = EXCLUDED.finished_at
-        WHERE j.status <> 'succeeded'
+        WHERE j.status NOT IN ('succeeded', 'cancelled')
         """;
 
-    /// <summary>Which of one type's job ids already succeeded: the look before jobs whose begin row is deferred.</summary>
+    /// <summary>Which of one type's job ids already finished (succeeded, cancelled): the look before jobs whose begin row is deferred.</summary>
     private const string SucceededSql = """
-        SELECT id FROM jobs WHERE type = $1 AND id = ANY($2) AND status = 'succeeded'
+        SELECT id FROM jobs WHERE type = $1 AND id = ANY($2) AND status IN ('succeeded', 'cancelled')
         """;
 
     /// <summary>Session setting of the begin writers' connections: see the remarks on durability above.</summary>

@@ -27,7 +27,7 @@ internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
         var text = Cap(error, MaxErrorLength);
         return db.Database.ExecuteSqlAsync($"""
             UPDATE jobs SET status = 'failed', last_error = {text}, updated_at = {now}
-            WHERE type = {type} AND id = {id} AND status <> 'succeeded'
+            WHERE type = {type} AND id = {id} AND status NOT IN ('succeeded', 'cancelled')
             """, ct);
     }
 
@@ -41,6 +41,44 @@ internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
             VALUES ({type}, {id}, {entryId}, 'dead_lettered', 0, {text}, {now}, {now}, {now})
             ON CONFLICT (type, id) DO UPDATE SET status = 'dead_lettered', last_error = EXCLUDED.last_error,
                 updated_at = EXCLUDED.updated_at, finished_at = EXCLUDED.finished_at
+            WHERE jobs.status NOT IN ('succeeded', 'cancelled')
+            """, ct);
+    }
+
+    /// <summary>
+    /// Cancels the job: its row says <c>cancelled</c> (inserted when it never started) unless it finished first
+    /// (succeeded, dead-lettered). Waits for an effects transaction that holds the row. Returns the row's status after:
+    /// <c>cancelled</c>, or the status it had finished with.
+    /// </summary>
+    public async Task<string> CancelAsync(string type, string id, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var changed = await db.Database.SqlQuery<string>($"""
+            INSERT INTO jobs AS j (type, id, status, attempts, created_at, updated_at, finished_at)
+            VALUES ({type}, {id}, 'cancelled', 0, {now}, {now}, {now})
+            ON CONFLICT (type, id) DO UPDATE SET status = 'cancelled', updated_at = EXCLUDED.updated_at,
+                finished_at = EXCLUDED.finished_at
+            WHERE j.status NOT IN ('succeeded', 'dead_lettered', 'cancelled')
+            RETURNING j.status AS "Value"
+            """).ToListAsync(ct);
+        if (changed.Count > 0)
+        {
+            return changed[0];
+        }
+
+        return (await db.Database.SqlQuery<string>($"SELECT status AS \"Value\" FROM jobs WHERE type = {type} AND id = {id}").ToListAsync(ct))
+            .FirstOrDefault() ?? JobStatusText.Cancelled;
+    }
+
+    /// <summary>Records that the worker met a cancelled job (before or while it ran); a job that succeeded first keeps its row.</summary>
+    public Task MarkCancelledAsync(string type, string id, string entryId, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        return db.Database.ExecuteSqlAsync($"""
+            INSERT INTO jobs (type, id, stream_entry_id, status, attempts, created_at, updated_at, finished_at)
+            VALUES ({type}, {id}, {entryId}, 'cancelled', 0, {now}, {now}, {now})
+            ON CONFLICT (type, id) DO UPDATE SET status = 'cancelled', updated_at = EXCLUDED.updated_at,
+                finished_at = COALESCE(jobs.finished_at, EXCLUDED.finished_at)
             WHERE jobs.status <> 'succeeded'
             """, ct);
     }
@@ -58,7 +96,8 @@ internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
     /// <summary>
     /// Runs <paramref name="effects"/> and marks the job succeeded in one transaction, unless a previous delivery
     /// already did: the row lock makes a concurrent second delivery wait, then see <c>succeeded</c> and skip.
-    /// Returns false when the effects had already been applied.
+    /// Returns false when the effects had already been applied; throws <see cref="Jobs.JobCancelledException"/> when the
+    /// job was cancelled first (a cancel waits for this transaction, so effects and cancel never both happen).
     /// </summary>
     public async Task<bool> ApplyEffectsOnceAsync(
         string type, string id, string entryId, Func<WorkerDbContext, CancellationToken, Task> effects, CancellationToken ct)
@@ -77,6 +116,13 @@ internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
         {
             await tx.RollbackAsync(ct);
             return false;
+        }
+
+        if (status is [JobStatusText.Cancelled])
+        {
+            // Cancelled before its effects: they never apply.
+            await tx.RollbackAsync(ct);
+            throw new Jobs.JobCancelledException(id);
         }
 
         await effects(db, ct);

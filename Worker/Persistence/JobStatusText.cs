@@ -8,6 +8,7 @@ internal static class JobStatusText
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
     public const string DeadLettered = "dead_lettered";
+    public const string Cancelled = "cancelled";
 
     public static string ToText(JobStatus status) => status switch
     {
@@ -16,6 +17,7 @@ internal static class JobStatusText
         JobStatus.Succeeded => Succeeded,
         JobStatus.Failed => Failed,
         JobStatus.DeadLettered => DeadLettered,
+        JobStatus.Cancelled => Cancelled,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
     };
 
@@ -26,6 +28,7 @@ internal static class JobStatusText
         Succeeded => JobStatus.Succeeded,
         Failed => JobStatus.Failed,
         DeadLettered => JobStatus.DeadLettered,
+        Cancelled => JobStatus.Cancelled,
         _ => throw new FormatException($"unknown job status '{text}'"),
     };
 }

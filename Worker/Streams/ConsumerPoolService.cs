@@ -28,6 +28,7 @@ internal sealed partial class ConsumerPoolService(
     // Published whole once built: retention, health and the stats sampler read it from their own loops, which may
     // already run while this service starts.
     private volatile JobConsumer[] _consumers = [];
+    private readonly List<CancelWatch> _cancelWatches = [];
     private readonly ILogger _logger = loggers.CreateLogger<ConsumerPoolService>();
 
     // Resolved by the first job that keeps state: its writer loops start then, not in a worker that keeps none.
@@ -54,14 +55,19 @@ internal sealed partial class ConsumerPoolService(
             }
 
             var resolved = JobTypeSettings.Resolve(handler.JobType, jobOptions);
-            // The partitions of a type share its Concurrency: a replica runs that many of its jobs at once, from any.
-            var sharedSlots = resolved.Partitions > 1 ? new SemaphoreSlim(resolved.Concurrency) : null;
-            foreach (var settings in resolved.AllPartitions())
+            // The streams of a type (partitions, lanes) share its Concurrency: a replica runs that many of its jobs at
+            // once, from any, higher lanes first.
+            var streams = resolved.AllStreams();
+            var sharedSlots = streams.Count > 1 ? new PrioritySlots(resolved.Concurrency) : null;
+            // One watch of the type's cancelled jobs for all its streams.
+            var cancels = new CancelWatch(redis, resolved, time, loggers.CreateLogger<CancelWatch>());
+            _cancelWatches.Add(cancels);
+            foreach (var settings in streams)
             {
                 var consumerName = $"{prefix}-{pid}-{index++}";
                 var stream = new JobStreamClient(redis, settings, consumerName, replicated);
                 var logger = loggers.CreateLogger($"Worker.Jobs.{handler.JobType}");
-                var executor = new JobExecutor(scopes, _batcher, handler, stream, events, gate, time, logger);
+                var executor = new JobExecutor(scopes, _batcher, handler, stream, events, gate, time, logger, cancels);
                 var consumer = new JobConsumer(
                     stream,
                     executor,
@@ -79,8 +85,11 @@ internal sealed partial class ConsumerPoolService(
             LogMultiplexerReaders(_logger, reason);
         }
 
-        // Readers connect side by side, then every consumer starts: the host is up when its readers are.
-        await Task.WhenAll(_consumers.Select(c => c.PrepareAsync(PrepareLimit))).WaitAsync(cancellationToken);
+        // Readers connect side by side, and the cancelled jobs are known, then every consumer starts: the host is up
+        // when its readers are.
+        await Task.WhenAll(_consumers.Select(c => c.PrepareAsync(PrepareLimit))
+            .Concat(_cancelWatches.Select(w => w.StartAsync().WaitAsync(PrepareLimit).ContinueWith(_ => { }, TaskScheduler.Default))))
+            .WaitAsync(cancellationToken);
         foreach (var consumer in _consumers)
         {
             consumer.Start();
@@ -104,6 +113,11 @@ internal sealed partial class ConsumerPoolService(
         await StreamReaders.UnblockAllAsync(
             connections.Value.Redis!, _consumers.Select(c => c.Reader).OfType<IStreamReader>());
         await Task.WhenAll(_consumers.Select(c => c.StopAsync(drain)));
+        foreach (var cancelWatch in _cancelWatches)
+        {
+            await cancelWatch.DisposeAsync();
+        }
+
         LogDrained(_logger, _consumers.Length, watch.Elapsed.TotalMilliseconds);
     }
 

@@ -59,7 +59,9 @@ internal sealed partial class JobConsumer
     private readonly CancellationTokenSource _drained = new();
     private readonly CancellationTokenSource _hardStop;
     private readonly CreditGate _credits;
-    private readonly SemaphoreSlim? _sharedSlots;
+    private readonly PrioritySlots? _sharedSlots;
+    // With a fleet-wide rate limit: where read entries wait for their start, and the consumer holds no more than its slots.
+    private readonly StartRateLimiter? _limiter;
     private readonly ReclaimSchedule _reclaim;
     private readonly PrefetchSizer _prefetch;
     private readonly List<Task> _tasks = [];
@@ -82,16 +84,24 @@ internal sealed partial class JobConsumer
     private int _acksToAcker = 1;
 
     /// <param name="sharedSlots">
-    /// With several partitions of one job type, the permits all their consumers take before a job starts: the type's
-    /// <c>Concurrency</c>, shared. Null for a type with one stream (its slots are the limit).
+    /// With several streams of one job type (partitions, priority lanes), the permits all their consumers take before a
+    /// job starts: the type's <c>Concurrency</c>, shared, higher lanes first. Null for a type with one stream (its slots
+    /// are the limit).
     /// </param>
     public JobConsumer(
         JobStreamClient stream, JobExecutor executor, Func<Task<IStreamReader>> connectReader, TimeProvider time, ILogger logger,
-        SemaphoreSlim? sharedSlots = null)
+        PrioritySlots? sharedSlots = null)
     {
         (_stream, _executor, _connectReader, _time, _logger, _sharedSlots) = (stream, executor, connectReader, time, logger, sharedSlots);
         _settings = stream.Settings;
-        _credits = new CreditGate(_settings.Concurrency + _settings.BatchSize);
+        if (_settings.RateLimit.Limit > 0)
+        {
+            _limiter = new StartRateLimiter(stream.Redis, _settings, stream.Consumer, (d, first) => _slots.TryDispatch(d, inline: false, first), time, logger);
+        }
+
+        // A rate-limited consumer holds what its slots can start, no more: what it holds beyond waits in the stream,
+        // where a peer with a free slot may take it.
+        _credits = new CreditGate(_settings.Concurrency + (_limiter is null ? _settings.BatchSize : 0));
         _reclaim = new ReclaimSchedule(_settings.ClaimInterval, time);
         _prefetch = new PrefetchSizer(_settings.Prefetch, _settings.Concurrency, _settings.BatchSize);
         _hardStop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
@@ -162,6 +172,11 @@ internal sealed partial class JobConsumer
         _tasks.Add(allSettled);
         _tasks.Add(Task.Run(() => AckLoopAsync(allSettled)));
         _tasks.Add(Task.Run(MaintenanceLoopAsync));
+        if (_limiter is not null)
+        {
+            _tasks.Add(Task.Run(() => _limiter.RunAsync(_stopping.Token)));
+        }
+
         LogStarted(_logger, _settings.JobType, _settings.StreamKey, _settings.Group, _stream.Consumer, _settings.Concurrency);
     }
 
@@ -239,7 +254,7 @@ internal sealed partial class JobConsumer
         {
             // Half of what this consumer should hold beyond its slots now: a busy one reads in batches, an idle one
             // as soon as one job arrives.
-            var prefetch = _prefetch.Size;
+            var prefetch = _limiter is null ? _prefetch.Size : 0;
             var minCredits = Math.Max(1, prefetch / 2);
             Beat(ref _readerBeatTicks);
             // Until the next read returns, acks go through the acker: the reader may wait for credits or park.
@@ -506,7 +521,8 @@ internal sealed partial class JobConsumer
             try
             {
                 return await _credits.AcquireAsync(
-                    min, Math.Min(_settings.BatchSize, _settings.Concurrency + prefetch), tick.Token, reserve: _settings.BatchSize - prefetch);
+                    min, Math.Min(_settings.BatchSize, _settings.Concurrency + prefetch), tick.Token,
+                    reserve: _limiter is null ? _settings.BatchSize - prefetch : 0);
             }
             catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
             {
@@ -526,6 +542,12 @@ internal sealed partial class JobConsumer
         if (!_owned.TryAdd(delivery.Id, 0))
         {
             _credits.Release(1);
+            return;
+        }
+
+        if (_limiter is not null)
+        {
+            _limiter.Enqueue(delivery, first);
             return;
         }
 
@@ -577,19 +599,8 @@ internal sealed partial class JobConsumer
         }
     }
 
-    /// <summary>Waits for one of the permits a job type's partitions share; false when stopping.</summary>
-    private async ValueTask<bool> TakeSharedSlotAsync(SemaphoreSlim sharedSlots)
-    {
-        try
-        {
-            await sharedSlots.WaitAsync(_stopping.Token);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    /// <summary>Waits for one of the permits a job type's streams share, in this stream's lane; false when stopping.</summary>
+    private ValueTask<bool> TakeSharedSlotAsync(PrioritySlots sharedSlots) => sharedSlots.TakeAsync(_settings.Lane, _stopping.Token);
 
     /// <summary>Acks, forgets or queues for release a finished entry, and gives its credit back.</summary>
     private void Settle(Delivery delivery, DeliveryOutcome outcome)

@@ -19,6 +19,8 @@ internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSetti
 
     public JobTypeSettings Settings => settings;
 
+    public IConnectionMultiplexer Redis => redis;
+
     public string Consumer => consumer;
 
     /// <summary>Creates the group at the start of the stream (MKSTREAM); an existing group is fine.</summary>

@@ -12,6 +12,9 @@ internal static class StreamFields
     /// <summary>Unix milliseconds before which the job must not start (a delayed job); optional.</summary>
     public const string RunAt = "run_at";
 
+    /// <summary><c>high</c>, <c>normal</c> or <c>low</c>: the lane a producer put the job in; optional (normal).</summary>
+    public const string Priority = "priority";
+
     /// <summary>Set by the worker on a scheduled retry: the number of the attempt the entry carries.</summary>
     public const string Attempt = "attempt";
 

@@ -226,4 +226,41 @@ internal static class StreamScripts
         redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
         return 1
         """;
+
+    /// <summary>
+    /// Takes up to the wanted number of starts from a job type's fleet-wide rate limit: a sliding window of the starts
+    /// made in the last period (a sorted set scored by Redis's own time, so every replica counts on one clock).
+    /// KEYS: rate window. ARGV: limit, period (ms), wanted, a member prefix unique to this call.
+    /// Returns {granted, ms until a start frees up (0 when all were granted)}.
+    /// </summary>
+    public const string TakeStarts = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local period = tonumber(ARGV[2])
+        local wanted = tonumber(ARGV[3])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - period)
+        local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
+        local granted = math.max(0, math.min(wanted, free))
+        for i = 1, granted do redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i) end
+        if granted > 0 then redis.call('PEXPIRE', KEYS[1], period) end
+        local wait = 0
+        if granted < wanted then
+          local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+          wait = oldest[2] and (tonumber(oldest[2]) + period - now + 1) or 1
+        end
+        return {granted, wait}
+        """;
+
+    /// <summary>
+    /// Cancels a job: remembers its id (with the time, for a week, as the oldest marks are dropped here) and tells every
+    /// replica at once. KEYS: cancelled set. ARGV: job id, channel, keep (ms). Returns 1 when the id was new.
+    /// </summary>
+    public const string Cancel = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+        local added = redis.call('ZADD', KEYS[1], now, ARGV[1])
+        redis.call('PUBLISH', ARGV[2], ARGV[1])
+        return added
+        """;
 }

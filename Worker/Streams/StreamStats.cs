@@ -3,7 +3,10 @@ using Worker.Jobs;
 
 namespace Worker.Streams;
 
-/// <summary>The state of one job type's stream as Redis reports it.</summary>
+/// <summary>
+/// The state of one job type's stream as Redis reports it. <see cref="Delayed"/> counts what waits for its time in the
+/// delayed set: scheduled retries and delayed jobs read before their <c>run_at</c>.
+/// </summary>
 internal sealed record StreamStats(
     string JobType,
     string Stream,
@@ -14,13 +17,17 @@ internal sealed record StreamStats(
     int Consumers,
     long? OldestPendingAgeMs,
     long DeadLetters,
-    long DelayedRetries)
+    long Delayed)
 {
+    /// <summary>Cancels of the job type remembered in Redis (the last week's), the same on each of its streams.</summary>
+    public long Cancelled { get; init; }
+
     public static async Task<StreamStats> ReadAsync(IDatabase db, JobTypeSettings settings, DateTimeOffset now)
     {
         var lengthTask = db.StreamLengthAsync(settings.StreamKey);
         var deadTask = db.StreamLengthAsync(settings.DeadLetterKey);
         var delayedTask = db.SortedSetLengthAsync(settings.DelayedKey);
+        var cancelledTask = db.SortedSetLengthAsync(settings.CancelledKey);
         long? lag = null;
         long pending = 0;
         var consumers = 0;
@@ -53,7 +60,7 @@ internal sealed record StreamStats(
 
         return new StreamStats(
             settings.JobType, settings.StreamKey, settings.Group, await lengthTask, lag, pending, consumers, oldestAge,
-            await deadTask, await delayedTask);
+            await deadTask, await delayedTask) { Cancelled = await cancelledTask };
     }
 
     private static long EntryTimestampMs(string entryId) => long.Parse(entryId.AsSpan(0, entryId.IndexOf('-')), provider: null);

@@ -64,7 +64,7 @@ public sealed class JobStateTests : EngineTestBase
     }
 
     [Test]
-    public async Task Run_JobIdThatAlreadySucceededEnqueuedAgain_AckedWithoutRunning()
+    public async Task Run_JobIdThatAlreadyFinishedEnqueuedAgain_AckedWithoutRunning()
     {
         var handler = new GatedHandler(open: true);
         await using var host = await StartAsync(handler, "00:01:00");

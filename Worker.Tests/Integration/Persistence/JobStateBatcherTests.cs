@@ -60,7 +60,7 @@ public sealed class JobStateBatcherTests
     }
 
     [Test]
-    public async Task BeginAttemptAsync_AfterSuccess_ReportsAlreadySucceededAndCountsNothing()
+    public async Task BeginAttemptAsync_AfterSuccess_ReportsAlreadyFinishedAndCountsNothing()
     {
         await using var batcher = new JobStateBatcher(Infrastructure.Postgres, new FakeTimeProvider(DateTimeOffset.UtcNow));
         var id = NewId();
@@ -71,7 +71,7 @@ public sealed class JobStateBatcherTests
 
         Assert.Multiple(async () =>
         {
-            Assert.That(again.AlreadySucceeded, Is.True);
+            Assert.That(again.AlreadyFinished, Is.True);
             Assert.That(await StatusAsync(id), Is.EqualTo("succeeded"));
             Assert.That(await AttemptsAsync(id), Is.EqualTo(1));
         });
@@ -134,7 +134,7 @@ public sealed class JobStateBatcherTests
     }
 
     [Test]
-    public async Task MarkSucceededAsync_CountingTheAttemptOfAJobAlreadySucceeded_ChangesNothing()
+    public async Task MarkSucceededAsync_CountingTheAttemptOfAJobAlreadyFinished_ChangesNothing()
     {
         await using var batcher = new JobStateBatcher(Infrastructure.Postgres, new FakeTimeProvider(DateTimeOffset.UtcNow));
         var id = NewId();

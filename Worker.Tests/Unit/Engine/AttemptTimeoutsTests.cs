@@ -15,7 +15,7 @@ public sealed class AttemptTimeoutsTests
         using var stop = new CancellationTokenSource();
         var timeouts = new AttemptTimeouts(clock, Timeout, stop.Token);
 
-        var lease = timeouts.Rent(Timeout);
+        var lease = timeouts.Rent(Timeout, "job");
         clock.Advance(Timeout - TimeSpan.FromMilliseconds(1));
         Assert.That(lease.Token.IsCancellationRequested, Is.False, "cancelled before its deadline");
 
@@ -34,10 +34,10 @@ public sealed class AttemptTimeoutsTests
         using var stop = new CancellationTokenSource();
         var timeouts = new AttemptTimeouts(clock, Timeout, stop.Token);
 
-        var first = timeouts.Rent(Timeout);
+        var first = timeouts.Rent(Timeout, "job");
         first.Release();
         clock.Advance(Timeout * 2);
-        var second = timeouts.Rent(Timeout);
+        var second = timeouts.Rent(Timeout, "job");
 
         Assert.Multiple(() =>
         {
@@ -53,10 +53,10 @@ public sealed class AttemptTimeoutsTests
         using var stop = new CancellationTokenSource();
         var timeouts = new AttemptTimeouts(clock, Timeout, stop.Token);
 
-        var late = timeouts.Rent(Timeout);
+        var late = timeouts.Rent(Timeout, "job");
         clock.Advance(Timeout + timeouts.Resolution * 2);
         late.Release();
-        var next = timeouts.Rent(Timeout);
+        var next = timeouts.Rent(Timeout, "job");
 
         Assert.Multiple(() =>
         {
@@ -71,7 +71,7 @@ public sealed class AttemptTimeoutsTests
         var clock = new FakeTimeProvider();
         using var stop = new CancellationTokenSource();
         var timeouts = new AttemptTimeouts(clock, Timeout, stop.Token);
-        var lease = timeouts.Rent(Timeout);
+        var lease = timeouts.Rent(Timeout, "job");
 
         stop.Cancel();
 

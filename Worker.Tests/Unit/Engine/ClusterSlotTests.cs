@@ -32,6 +32,22 @@ public sealed class ClusterSlotTests
         }
     }
 
+    /// <summary>A partition's priority lanes sit in its slot: each lane's scripts touch its own keys, all in that slot.</summary>
+    [TestCase(null)]
+    [TestCase("queue:{mail}:high")]
+    public void Lanes_OfOnePartition_ShareItsSlot(string? stream)
+    {
+        var streams = JobTypeSettings.Resolve("noop", new JobTypeOptions { Stream = stream, Partitions = 3, Priorities = true }).AllStreams();
+
+        Assert.That(streams, Has.Count.EqualTo(9));
+        foreach (var lanes in streams.GroupBy(s => s.Partition))
+        {
+            var slots = lanes.SelectMany(s => new[] { s.StreamKey, s.DeadLetterKey, s.DelayedKey, s.StartsKey }).Select(Slot).Distinct();
+            Assert.That(slots.Count(), Is.EqualTo(1), lanes.First().StreamKey);
+            Assert.That(lanes.Select(s => s.Lane), Is.EqualTo(new[] { JobPriority.High, JobPriority.Normal, JobPriority.Low }));
+        }
+    }
+
     /// <summary>With the usual three masters (slots split in thirds), noop's three partitions sit on three of them.</summary>
     [Test]
     public void Partitions_OfNoop_HashToSlotsOfDifferentThirds()

@@ -147,4 +147,26 @@ public sealed class JobEnvelopeTests
         Assert.That(ok, Is.False);
         Assert.That((reason, message), Is.EqualTo(("malformed_entry", "the 'run_at' field is not Unix milliseconds")));
     }
+
+    [TestCase("high", "High")]
+    [TestCase("low", "Low")]
+    [TestCase(null, "Normal")]
+    public void TryParse_Priority_Read(string? priority, string expected)
+    {
+        var fields = priority is null
+            ? Entry(("type", "noop"), ("payload", "{}"))
+            : Entry(("type", "noop"), ("payload", "{}"), ("priority", priority));
+
+        Assert.That(JobEnvelope.TryParse(fields, out var envelope, out _, out _), Is.True);
+        Assert.That(envelope.Priority.ToString(), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void TryParse_PriorityNotKnown_MalformedNamingTheField()
+    {
+        var ok = JobEnvelope.TryParse(Entry(("type", "noop"), ("payload", "{}"), ("priority", "urgent")), out _, out var reason, out var message);
+
+        Assert.That(ok, Is.False);
+        Assert.That((reason, message), Is.EqualTo(("malformed_entry", "the 'priority' field is not high, normal or low")));
+    }
 }

@@ -92,6 +92,26 @@ public sealed class WorkerOptionsValidatorTests
     }
 
     [Test]
+    public void Validate_RateLimitOutOfRange_NamesTheKey()
+    {
+        var negative = new JobTypeOptions { RateLimit = { Limit = -1 } };
+        var noPeriod = new JobTypeOptions { RateLimit = { Limit = 20, Period = TimeSpan.Zero } };
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Validator().Validate(null, With(negative)).Failures, Is.EqualTo(new[]
+            {
+                "Worker:Jobs:noop:RateLimit:Limit must not be negative (was -1; 0 is no limit)",
+            }));
+            Assert.That(Validator().Validate(null, With(noPeriod)).Failures, Is.EqualTo(new[]
+            {
+                "Worker:Jobs:noop:RateLimit:Period must be positive and at most 1.00:00:00 (was 00:00:00)",
+            }));
+            Assert.That(Validator().Validate(null, With(new JobTypeOptions { RateLimit = { Limit = 0, Period = TimeSpan.Zero } })).Succeeded, Is.True, "no limit: the period is not used");
+        });
+    }
+
+    [Test]
     public void Validate_UnknownJobType_NamesTheKnownOnes()
     {
         var options = new WorkerOptions { Jobs = { ["mail"] = new JobTypeOptions() } };
