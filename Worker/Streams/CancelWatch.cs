@@ -24,6 +24,8 @@ internal sealed partial class CancelWatch(IConnectionMultiplexer redis, JobTypeS
     private static readonly TimeSpan Overlap = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<string, long> _cancelled = new(StringComparer.Ordinal);
+    // Kept beside the dictionary: its IsEmpty takes every lock when it is empty, which is the usual case.
+    private int _count;
     private readonly List<Func<string, bool>> _running = [];
     private readonly CancellationTokenSource _stop = new();
     private ChannelMessageQueue? _subscription;
@@ -42,7 +44,7 @@ internal sealed partial class CancelWatch(IConnectionMultiplexer redis, JobTypeS
     }
 
     /// <summary>Whether <paramref name="jobId"/> was cancelled: free while nothing is.</summary>
-    public bool IsCancelled(string jobId) => !_cancelled.IsEmpty && _cancelled.ContainsKey(jobId);
+    public bool IsCancelled(string jobId) => Volatile.Read(ref _count) != 0 && _cancelled.ContainsKey(jobId);
 
     /// <summary>Subscribes, loads the set once, then looks again every <see cref="PollInterval"/> until disposed.</summary>
     public async Task StartAsync()
@@ -69,6 +71,13 @@ internal sealed partial class CancelWatch(IConnectionMultiplexer redis, JobTypeS
             return;
         }
 
+        Interlocked.Increment(ref _count);
+        // Off the subscriber's thread: cancelling a token runs the handler's callbacks, which may continue the job.
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Watch.CancelRunning(s.JobId), (Watch: this, JobId: jobId), preferLocal: false);
+    }
+
+    private void CancelRunning(string jobId)
+    {
         Func<string, bool>[] running;
         lock (_running)
         {
@@ -119,9 +128,9 @@ internal sealed partial class CancelWatch(IConnectionMultiplexer redis, JobTypeS
         var forgetBefore = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)Keep.TotalMilliseconds;
         foreach (var (id, at) in _cancelled)
         {
-            if (at < forgetBefore)
+            if (at < forgetBefore && _cancelled.TryRemove(id, out _))
             {
-                _cancelled.TryRemove(id, out _);
+                Interlocked.Decrement(ref _count);
             }
         }
     }
