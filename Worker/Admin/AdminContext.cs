@@ -28,10 +28,4 @@ internal static class AdminContext
         // Every partition and lane of each: its own stream, group, dead letters and delayed set.
         return types.SelectMany(t => JobTypeSettings.Resolve(t, options.Jobs.GetValueOrDefault(t)).AllStreams()).ToList();
     }
-
-    public static string? Option(string[] args, string name)
-    {
-        var at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
-    }
 }

@@ -10,23 +10,8 @@ namespace Worker.Admin;
 /// </summary>
 internal static class CancelCommand
 {
-    public const string Usage = "cancel <type> <job-id>";
-
-    public static Task<int> ExecuteAsync(string[] args)
+    public static Task<int> ExecuteAsync(string type, string jobId)
     {
-        if (args.FirstOrDefault(a => a.StartsWith("--", StringComparison.Ordinal)) is { } flag)
-        {
-            Console.Error.WriteLine($"cancel: unknown option {flag}\nusage: {Usage}");
-            return Task.FromResult(ExitCodes.Usage);
-        }
-
-        if (args.Length != 2 || string.IsNullOrEmpty(args[1]))
-        {
-            Console.Error.WriteLine($"usage: {Usage}");
-            return Task.FromResult(ExitCodes.Usage);
-        }
-
-        var (type, jobId) = (args[0], args[1]);
         return WorkerHost.RunAsync(WorkerHost.CreateBuilder(consumers: false), async host =>
         {
             var queue = host.Services.GetRequiredService<JobQueue>();

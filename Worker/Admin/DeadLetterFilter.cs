@@ -14,32 +14,12 @@ internal sealed record DeadLetterFilter(string? ErrorText, DateTimeOffset? Since
         && (Since is null || letter.FailedAt >= Since)
         && (Until is null || letter.FailedAt <= Until);
 
-    /// <summary>Reads <c>--error TEXT --since WHEN --until WHEN --id ID</c> (repeatable); WHEN is ISO-8601 or an age like 30m, 2h, 1d.</summary>
-    public static DeadLetterFilter Parse(string[] args, DateTimeOffset now)
+    /// <summary>
+    /// A time of <c>--since</c> or <c>--until</c>: ISO-8601, or an age like 30m, 2h, 1d before <paramref name="now"/>.
+    /// Throws <see cref="ArgumentException"/> saying what it accepts.
+    /// </summary>
+    public static DateTimeOffset When(string text, DateTimeOffset now)
     {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i + 1 < args.Length; i++)
-        {
-            if (args[i] == "--id")
-            {
-                ids.Add(args[i + 1]);
-            }
-        }
-
-        return new DeadLetterFilter(
-            AdminContext.Option(args, "--error"),
-            When(AdminContext.Option(args, "--since"), now),
-            When(AdminContext.Option(args, "--until"), now),
-            ids);
-    }
-
-    private static DateTimeOffset? When(string? text, DateTimeOffset now)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
         {
             return at;

@@ -16,70 +16,29 @@ namespace Worker.Admin;
 /// </summary>
 internal static class DlqCommand
 {
-    public const string Usage = """
-        dlq list [--json] [--count N] [filters]
-        dlq show <dead-letter-id> [--type T]
-        dlq replay [--dry-run] [--rate N] [--limit N] [filters]
-        dlq purge [--dry-run] [--limit N] [filters]
-          filters: --type T --error TEXT --since WHEN --until WHEN --id ID (WHEN: ISO-8601 or an age like 30m, 2h, 1d)
-        """;
+    public const int DefaultCount = 100;
+    public const int DefaultRate = 100;
 
-    private const int DefaultCount = 100;
-    private const int DefaultRate = 100;
-
-    public static Task<int> ExecuteAsync(string[] args)
-    {
-        var verb = args.FirstOrDefault();
-        if (verb is not ("list" or "show" or "replay" or "purge") || (verb == "show" && args.Length < 2))
+    /// <summary>One of the four verbs, with what the command line gave it (<see cref="Cli"/>).</summary>
+    public static Task<int> ExecuteAsync(
+        string verb, string? id, string? type, DeadLetterFilter filter, int count, int rate, int limit, bool json, bool dryRun) =>
+        WorkerHost.RunAsync(WorkerHost.CreateBuilder(consumers: false), async host =>
         {
-            Console.Error.WriteLine($"usage: {Usage}");
-            return Task.FromResult(ExitCodes.Usage);
-        }
-
-        DeadLetterFilter filter;
-        int count, rate, limit;
-        try
-        {
-            filter = DeadLetterFilter.Parse(args, TimeProvider.System.GetUtcNow());
-            count = PositiveOption(args, "--count", DefaultCount);
-            rate = PositiveOption(args, "--rate", DefaultRate);
-            limit = PositiveOption(args, "--limit", int.MaxValue);
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"dlq: {e.Message}");
-            return Task.FromResult(ExitCodes.Usage);
-        }
-
-        return WorkerHost.RunAsync(WorkerHost.CreateBuilder(consumers: false), async host =>
-        {
-            if (AdminContext.JobTypes(host, AdminContext.Option(args, "--type")) is not { } types)
+            if (AdminContext.JobTypes(host, type) is not { } types)
             {
                 return ExitCodes.Usage;
             }
 
             var db = host.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
             var stores = types.Select(t => (Settings: t, Store: new DeadLetterStore(db, t))).ToList();
-            var dryRun = args.Contains("--dry-run");
             return verb switch
             {
-                "list" => await ListAsync(stores, filter, count, args.Contains("--json")),
-                "show" => await ShowAsync(stores, args[1]),
+                "list" => await ListAsync(stores, filter, count, json),
+                "show" => await ShowAsync(stores, id!),
                 "replay" => await ReplayAsync(stores, filter, rate, limit, dryRun),
                 _ => await PurgeAsync(stores, filter, limit, dryRun),
             };
         });
-    }
-
-    private static int PositiveOption(string[] args, string name, int fallback)
-    {
-        if (AdminContext.Option(args, name) is not { } text)
-        {
-            return fallback;
-        }
-
-        return int.TryParse(text, out var n) && n > 0 ? n : throw new ArgumentException($"{name} must be a positive integer (was '{text}')");
-    }
 
     private static async Task<int> ListAsync(List<(JobTypeSettings Settings, DeadLetterStore Store)> stores, DeadLetterFilter filter, int count, bool json)
     {

@@ -19,14 +19,11 @@ internal static class ExtractCommand
 {
     public const string Usage = "extract --url URL [--html FILE] | extract --batch FILE [--rounds N]";
 
-    public static async Task<int> ExecuteAsync(string[] args)
+    /// <param name="rounds">With <paramref name="batch"/>: 0 prints each page's preview; more times that many rounds over the batch.</param>
+    public static async Task<int> ExecuteAsync(string? url, string? html, string? batch, int rounds)
     {
-        var url = AdminContext.Option(args, "--url");
-        var html = AdminContext.Option(args, "--html");
-        var batch = AdminContext.Option(args, "--batch");
         if (batch is not null)
         {
-            var rounds = int.TryParse(AdminContext.Option(args, "--rounds"), out var r) && r > 0 ? r : 0;
             return rounds == 0 ? await BatchAsync(batch) : await TimedRoundsAsync(batch, rounds);
         }
 

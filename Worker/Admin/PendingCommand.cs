@@ -8,20 +8,13 @@ namespace Worker.Admin;
 /// <summary><c>pending [--json] [--type T] [--count N]</c>: entries delivered and not yet acked, per consumer, with idle time and delivery count.</summary>
 internal static class PendingCommand
 {
-    private const int DefaultCount = 50;
+    public const int DefaultCount = 50;
 
-    public static Task<int> ExecuteAsync(string[] args)
+    public static Task<int> ExecuteAsync(bool json, string? type, int count)
     {
-        var count = DefaultCount;
-        if (AdminContext.Option(args, "--count") is { } text && (!int.TryParse(text, out count) || count < 1))
-        {
-            Console.Error.WriteLine($"pending: --count must be a positive integer (was '{text}')");
-            return Task.FromResult(ExitCodes.Usage);
-        }
-
         return WorkerHost.RunAsync(WorkerHost.CreateBuilder(consumers: false), async host =>
         {
-            if (AdminContext.JobTypes(host, AdminContext.Option(args, "--type")) is not { } types)
+            if (AdminContext.JobTypes(host, type) is not { } types)
             {
                 return ExitCodes.Usage;
             }
@@ -45,7 +38,7 @@ internal static class PendingCommand
                 }
             }
 
-            if (args.Contains("--json"))
+            if (json)
             {
                 using var stdout = Console.OpenStandardOutput();
                 using (var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))

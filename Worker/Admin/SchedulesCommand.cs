@@ -11,14 +11,8 @@ namespace Worker.Admin;
 /// <summary><c>schedules [--json]</c>: each recurring schedule with its cron, its last occurrence enqueued and its next one.</summary>
 internal static class SchedulesCommand
 {
-    public static Task<int> ExecuteAsync(string[] args)
+    public static Task<int> ExecuteAsync(bool json)
     {
-        if (args.FirstOrDefault(a => a != "--json") is { } unknown)
-        {
-            Console.Error.WriteLine($"schedules: unknown option {unknown}\nusage: schedules [--json]");
-            return Task.FromResult(ExitCodes.Usage);
-        }
-
         return WorkerHost.RunAsync(WorkerHost.CreateBuilder(consumers: false), async host =>
         {
             var worker = host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
@@ -33,7 +27,7 @@ internal static class SchedulesCommand
                 rows.Add((schedule, options.Enabled, await ScheduleService.LastFiredAsync(db, worker, schedule), options.Enabled ? schedule.NextAfter(now) : null));
             }
 
-            if (args.Contains("--json"))
+            if (json)
             {
                 using var stdout = Console.OpenStandardOutput();
                 using var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });

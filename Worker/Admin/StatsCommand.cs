@@ -12,10 +12,10 @@ namespace Worker.Admin;
 /// </summary>
 internal static class StatsCommand
 {
-    public static Task<int> ExecuteAsync(string[] args) =>
+    public static Task<int> ExecuteAsync(bool json, string? type) =>
         WorkerHost.RunAsync(WorkerHost.CreateBuilder(consumers: false), async host =>
         {
-            if (AdminContext.JobTypes(host, AdminContext.Option(args, "--type")) is not { } types)
+            if (AdminContext.JobTypes(host, type) is not { } types)
             {
                 return ExitCodes.Usage;
             }
@@ -28,7 +28,7 @@ internal static class StatsCommand
                 stats.Add(await StreamStats.ReadAsync(db, settings, now));
             }
 
-            if (args.Contains("--json"))
+            if (json)
             {
                 WriteJson(stats);
             }

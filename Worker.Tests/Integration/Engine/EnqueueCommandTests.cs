@@ -64,6 +64,6 @@ public sealed class EnqueueCommandTests : EngineTestBase
         using var enqueue = WorkerProcess.Start(Settings(), ["enqueue", "noop", .. option]);
 
         Assert.That(await enqueue.WaitForExitAsync(ExitLimit), Is.EqualTo(ExitCodes.Usage));
-        Assert.That(enqueue.StandardError, Does.Contain($"enqueue: {(option.Length > 1 ? "unknown option --bogus" : "--from needs a value")}"));
+        Assert.That(enqueue.StandardError, Does.Contain("enqueue: ").And.Contain($"'{option[0]}'"));
     }
 }
