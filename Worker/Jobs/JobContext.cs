@@ -57,12 +57,18 @@ internal sealed class JobContext(
 
     /// <summary>
     /// Applies the job's database effects and marks it succeeded in one transaction, once per job however often
-    /// it is delivered. Returns false when an earlier delivery already applied them.
+    /// it is delivered. Returns false when an earlier delivery already applied them; throws
+    /// <see cref="JobCancelledException"/> when the job was cancelled before them (the job then ends <c>cancelled</c>).
     /// </summary>
     public async Task<bool> ApplyEffectsOnceAsync(Func<WorkerDbContext, CancellationToken, Task> effects, CancellationToken cancellationToken)
     {
-        var applied = await scope.Store.ApplyEffectsOnceAsync(JobType, JobId, EntryId, effects, cancellationToken);
+        var outcome = await scope.Store.ApplyEffectsOnceAsync(JobType, JobId, EntryId, effects, cancellationToken);
+        if (outcome == EffectsOutcome.Cancelled)
+        {
+            throw new JobCancelledException(JobId);
+        }
+
         EffectsSettled = true;
-        return applied;
+        return outcome == EffectsOutcome.Applied;
     }
 }

@@ -96,10 +96,10 @@ internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
     /// <summary>
     /// Runs <paramref name="effects"/> and marks the job succeeded in one transaction, unless a previous delivery
     /// already did: the row lock makes a concurrent second delivery wait, then see <c>succeeded</c> and skip.
-    /// Returns false when the effects had already been applied; throws <see cref="Jobs.JobCancelledException"/> when the
-    /// job was cancelled first (a cancel waits for this transaction, so effects and cancel never both happen).
+    /// Says whether they were applied now, had been already, or the job was cancelled first (a cancel waits for this
+    /// transaction, so effects and a cancel never both happen).
     /// </summary>
-    public async Task<bool> ApplyEffectsOnceAsync(
+    public async Task<EffectsOutcome> ApplyEffectsOnceAsync(
         string type, string id, string entryId, Func<WorkerDbContext, CancellationToken, Task> effects, CancellationToken ct)
     {
         var now = time.GetUtcNow();
@@ -112,17 +112,11 @@ internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
         var status = await db.Database
             .SqlQuery<string>($"SELECT status AS \"Value\" FROM jobs WHERE type = {type} AND id = {id} FOR UPDATE")
             .ToListAsync(ct);
-        if (status is [JobStatusText.Succeeded])
+        if (status is [JobStatusText.Succeeded or JobStatusText.Cancelled])
         {
+            // Applied by an earlier delivery, or cancelled before its effects: they never apply (again).
             await tx.RollbackAsync(ct);
-            return false;
-        }
-
-        if (status is [JobStatusText.Cancelled])
-        {
-            // Cancelled before its effects: they never apply.
-            await tx.RollbackAsync(ct);
-            throw new Jobs.JobCancelledException(id);
+            return status[0] == JobStatusText.Succeeded ? EffectsOutcome.AlreadyApplied : EffectsOutcome.Cancelled;
         }
 
         await effects(db, ct);
@@ -132,10 +126,19 @@ internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
             WHERE type = {type} AND id = {id}
             """, ct);
         await tx.CommitAsync(ct);
-        return true;
+        return EffectsOutcome.Applied;
     }
 
     private sealed record StartsRow(int Attempts, string? EntryId);
 
     private static string Cap(string text, int max) => text.Length <= max ? text : text[..max];
+}
+
+/// <summary>What <see cref="JobStateStore.ApplyEffectsOnceAsync"/> did.</summary>
+internal enum EffectsOutcome
+{
+    Applied,
+    AlreadyApplied,
+    /// <summary>The job was cancelled before its effects committed: nothing applied.</summary>
+    Cancelled,
 }
