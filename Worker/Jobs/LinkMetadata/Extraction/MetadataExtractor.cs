@@ -34,7 +34,7 @@ internal static partial class MetadataExtractor
             return new LinkPreview { ContentKind = "unsupported", Url = finalUrl.AbsoluteUri };
         }
 
-        // Decoded into a pooled buffer and filtered in place: the parser's string is the only copy of a large page.
+        // Decoded into a pooled buffer: the parser's string is the only other copy of a large page.
         var (encoding, skip) = CharsetDetector.Detect(body, contentType);
         var bytes = body[skip..];
         var buffer = ArrayPool<char>.Shared.Rent(encoding.GetMaxCharCount(bytes.Length));
@@ -42,7 +42,7 @@ internal static partial class MetadataExtractor
         try
         {
             var length = encoding.GetChars(bytes, buffer);
-            var page = buffer.AsSpan(0, UnreadContentFilter.StripInPlace(buffer.AsSpan(0, length)));
+            var page = buffer.AsSpan(0, length);
 
             // Memory is bounded by design, not by the body cap: the parser builds at most ParseBudget.MaxNodes nodes,
             // from the page's beginning; JSON-LD past the cut is still read.
@@ -61,10 +61,10 @@ internal static partial class MetadataExtractor
         return FromSignals(signals, finalUrl, linkHeaders ?? [], allowLoopback, contentLanguage);
     }
 
-    /// <param name="filtered">The page as <see cref="UnreadContentFilter"/> left it.</param>
+    /// <param name="page">The page's text, up to the parse budget.</param>
     /// <param name="body">The page's bytes and their encoding, decoded again for the rare page too deep to parse.</param>
     /// <param name="encoding">The page's encoding.</param>
-    private static HtmlDocument Parse(string filtered, ReadOnlySpan<byte> body, System.Text.Encoding encoding)
+    private static HtmlDocument Parse(string page, ReadOnlySpan<byte> body, System.Text.Encoding encoding)
     {
         // Ids are not looked up (no GetElementbyId): without them the parser keeps no id index, one dictionary write less a node.
         var document = new HtmlDocument
@@ -73,14 +73,13 @@ internal static partial class MetadataExtractor
         };
         try
         {
-            document.LoadHtml(filtered);
+            document.LoadHtml(page);
             return document;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Too deep to parse whole: the head, where previews live, is still read (up to <body>, or up to the
-            // point where the nesting could begin when there is no body tag). This rare path cuts the page as it came,
-            // unfiltered, so it ends where it always did.
+            // point where the nesting could begin when there is no body tag). This rare path cuts the page as it came.
             var text = encoding.GetString(body);
             var head = document = new HtmlDocument { OptionMaxNestedChildNodes = MaxNesting };
             var cut = text.IndexOf("<body", StringComparison.OrdinalIgnoreCase);

@@ -10,38 +10,13 @@ internal sealed class PageSignals
 
     internal const int MaxJsonLdBlocks = 20;
 
-    /// <summary>
-    /// Every attribute this walk, <see cref="ImageCandidate"/> and the parser itself (the meta charset) read, in any
-    /// case. <see cref="UnreadContentFilter"/> cuts all others out of start tags before parsing: a new attribute read here
-    /// must be added to this list.
-    /// </summary>
-    internal static readonly string[] AttributesRead =
-    [
-        "property", "name", "itemprop", "content", "rel", "href", "type", "sizes", "lang", "xml:lang", "datetime", "src",
-        "srcset", "data-srcset", "data-src", "data-lazy-src", "data-original", "width", "height", "alt", "poster", "class", "id",
-        "value", "http-equiv", "charset",
-    ];
-
-    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> AttributeLookup =
-        new HashSet<string>(AttributesRead, StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
-
-    /// <summary>Whether the extraction reads an attribute of this name (any case): one hash lookup, for the filter's scan.</summary>
-    internal static bool IsAttributeRead(ReadOnlySpan<char> name) => AttributeLookup.Contains(name);
-
-    /// <summary>
-    /// The elements whose <c>class</c> and <c>id</c> are read (for a byline); on all others they are cut with the
-    /// unread attributes.
-    /// </summary>
+    /// <summary>The elements whose <c>class</c> and <c>id</c> are read (for a byline).</summary>
     internal static bool ReadsClassOn(ReadOnlySpan<char> element) =>
         element.Equals("span", StringComparison.OrdinalIgnoreCase) || element.Equals("a", StringComparison.OrdinalIgnoreCase)
         || element.Equals("div", StringComparison.OrdinalIgnoreCase) || element.Equals("p", StringComparison.OrdinalIgnoreCase)
         || element.Equals("address", StringComparison.OrdinalIgnoreCase) || element.Equals("li", StringComparison.OrdinalIgnoreCase)
         || element.Equals("strong", StringComparison.OrdinalIgnoreCase) || element.Equals("em", StringComparison.OrdinalIgnoreCase)
         || element.Equals("cite", StringComparison.OrdinalIgnoreCase) || element.Equals("small", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>The attributes read only on the elements of <see cref="ReadsClassOn"/>.</summary>
-    internal static bool IsBylineAttribute(ReadOnlySpan<char> name) =>
-        name.Equals("class", StringComparison.OrdinalIgnoreCase) || name.Equals("id", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Meta tags by lowercase <c>property</c>, <c>name</c>, <c>itemprop</c> or <c>http-equiv</c>, every value in document order.</summary>
     public Dictionary<string, List<string>> Meta { get; } = new(StringComparer.Ordinal);
