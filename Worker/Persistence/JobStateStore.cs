@@ -97,11 +97,22 @@ internal sealed class JobStateStore(WorkerDbContext db, TimeProvider time)
     /// Runs <paramref name="effects"/> and marks the job succeeded in one transaction, unless a previous delivery
     /// already did: the row lock makes a concurrent second delivery wait, then see <c>succeeded</c> and skip.
     /// Says whether they were applied now, had been already, or the job was cancelled first (a cancel waits for this
-    /// transaction, so effects and a cancel never both happen).
+    /// transaction, so effects and a cancel never both happen). The transaction runs inside the context's execution
+    /// strategy: with a retrying one (Npgsql's <c>EnableRetryOnFailure</c>) a transient failure runs it again whole,
+    /// <paramref name="effects"/> included, on a change tracker cleared of the failed try.
     /// </summary>
-    public async Task<EffectsOutcome> ApplyEffectsOnceAsync(
+    public Task<EffectsOutcome> ApplyEffectsOnceAsync(
+        string type, string id, string entryId, Func<WorkerDbContext, CancellationToken, Task> effects, CancellationToken ct) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(
+            (Store: this, Type: type, Id: id, EntryId: entryId, Effects: effects),
+            static (_, s, ct) => s.Store.ApplyEffectsInTransactionAsync(s.Type, s.Id, s.EntryId, s.Effects, ct),
+            verifySucceeded: null,
+            ct);
+
+    private async Task<EffectsOutcome> ApplyEffectsInTransactionAsync(
         string type, string id, string entryId, Func<WorkerDbContext, CancellationToken, Task> effects, CancellationToken ct)
     {
+        db.ChangeTracker.Clear();
         var now = time.GetUtcNow();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.Database.ExecuteSqlAsync($"""
