@@ -525,16 +525,7 @@ internal sealed partial class JobExecutor : IDisposable
     {
         if (_settings.PersistState)
         {
-            if (store is not null)
-            {
-                await store.MarkCancelledAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
-            }
-            else
-            {
-                await using var scope = _scopes.CreateAsyncScope();
-                await scope.ServiceProvider.GetRequiredService<JobStateStore>()
-                    .MarkCancelledAsync(envelope.Type, envelope.JobId, envelope.EntryId, hardStop);
-            }
+            await WithStoreAsync(store, (envelope, hardStop), static (s, x) => s.MarkCancelledAsync(x.envelope.Type, x.envelope.JobId, x.envelope.EntryId, x.hardStop));
         }
 
         LogCancelled(_logger, envelope.JobId, envelope.Type, envelope.EntryId, running);
@@ -542,6 +533,19 @@ internal sealed partial class JobExecutor : IDisposable
         _events.Publish(new JobEvent(JobEvent.Cancelled, new JobEventData(
             envelope.JobId, envelope.Type, envelope.EntryId, attempt, _time.GetUtcNow())));
         return DeliveryOutcome.Ack;
+    }
+
+    /// <summary>Writes through the message's store when it has one, else through a scope of its own (a job met before it ran).</summary>
+    private async Task WithStoreAsync<TState>(JobStateStore? store, TState state, Func<JobStateStore, TState, Task> write)
+    {
+        if (store is not null)
+        {
+            await write(store, state);
+            return;
+        }
+
+        await using var scope = _scopes.CreateAsyncScope();
+        await write(scope.ServiceProvider.GetRequiredService<JobStateStore>(), state);
     }
 
     private Task<DeliveryOutcome> DeadLetterUnparsedAsync(Delivery delivery, string reason, string message, CancellationToken hardStop)
@@ -578,17 +582,9 @@ internal sealed partial class JobExecutor : IDisposable
         WorkerMetrics.RecordDeadLettered(_settings.JobType, reason);
         if (_settings.PersistState)
         {
-            var error = $"{reason}: {message}";
-            if (store is not null)
-            {
-                await store.MarkDeadLetteredAsync(_settings.JobType, envelope.JobId, envelope.EntryId, error, hardStop);
-            }
-            else
-            {
-                await using var scope = _scopes.CreateAsyncScope();
-                await scope.ServiceProvider.GetRequiredService<JobStateStore>()
-                    .MarkDeadLetteredAsync(_settings.JobType, envelope.JobId, envelope.EntryId, error, hardStop);
-            }
+            await WithStoreAsync(
+                store, (Type: _settings.JobType, envelope, Error: $"{reason}: {message}", hardStop),
+                static (s, x) => s.MarkDeadLetteredAsync(x.Type, x.envelope.JobId, x.envelope.EntryId, x.Error, x.hardStop));
         }
 
         _events.Publish(new JobEvent(JobEvent.DeadLettered, new JobEventData(

@@ -72,7 +72,7 @@ internal sealed class JobQueue(
             status = await scope.ServiceProvider.GetRequiredService<JobStateStore>().CancelAsync(jobType, jobId, CancellationToken.None);
             if (status != JobStatusText.Cancelled)
             {
-                return new CancelResult(jobId, status, Cancelled: false);
+                return new CancelResult(status, Cancelled: false);
             }
         }
 
@@ -84,7 +84,7 @@ internal sealed class JobQueue(
             await replicated.RequireAsync(settings.CancelledKey);
         }
 
-        return new CancelResult(jobId, status, Cancelled: true);
+        return new CancelResult(status, Cancelled: true);
     }
 
     /// <summary>The settings of a job type this queue knows; an unknown one is an <see cref="ArgumentException"/>.</summary>
@@ -224,4 +224,4 @@ internal sealed class JobQueue(
 /// What a cancel did: <see cref="Cancelled"/> true when the job is now cancelled; otherwise <see cref="Status"/> says how
 /// it had finished. <see cref="Status"/> is null without job state (nothing tells whether the job had finished).
 /// </summary>
-internal sealed record CancelResult(string JobId, string? Status, bool Cancelled);
+internal sealed record CancelResult(string? Status, bool Cancelled);

@@ -23,6 +23,9 @@ internal sealed partial class StartRateLimiter(
     private readonly LinkedList<(Delivery Delivery, bool First, bool Held)> _waiting = [];
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    // The window's members must be unique across the fleet: a consumer name is not (two hosts in one process, a name
+    // configured twice), so each limiter names its starts with an id of its own.
+    private readonly string _instance = $"{consumer}:{Guid.NewGuid():N}";
     private long _calls;
 
     /// <summary>Entries waiting for the limit (for tests and the stop).</summary>
@@ -98,7 +101,7 @@ internal sealed partial class StartRateLimiter(
 
     private async Task<(int Granted, TimeSpan FreesIn)> TakeAsync(int wanted)
     {
-        var prefix = $"{consumer}:{Interlocked.Increment(ref _calls).ToString(CultureInfo.InvariantCulture)}";
+        var prefix = $"{_instance}:{Interlocked.Increment(ref _calls).ToString(CultureInfo.InvariantCulture)}";
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             StreamScripts.TakeStarts,
             [settings.RateKey],

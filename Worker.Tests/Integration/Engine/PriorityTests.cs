@@ -14,11 +14,16 @@ public sealed class PriorityTests : EngineTestBase
     {
         await using var host = await WorkerTestHost.StartAsync(Settings(
             ("Worker:Jobs:noop:Priorities", "true"), ("Worker:Jobs:noop:Concurrency", "1"), ("Worker:Jobs:noop:RecordRunningAfter", "00:00:00")));
-        var blocker = await EnqueueAsync(host, """{"delay_ms":2000}""");
+        // The blocker holds the one slot until it is cancelled, so no clock decides what waits behind it.
+        var blocker = await EnqueueAsync(host, """{"delay_ms":600000}""");
         await WaitForStatusAsync(blocker, "running");
         var normal = Enumerable.Range(0, 100).Select(_ => NewJobId()).ToArray();
         await host.Queue.EnqueueBatchAsync("noop", [.. normal.Select(id => new Worker.Streams.JobRequest("""{"delay_ms":5,"effect":true}""", id))]);
         var high = await host.Queue.EnqueueAsync("noop", """{"effect":true}""", NewJobId(), priority: JobPriority.High);
+        // Read by its lane, waiting for the slot (it stays pending until it has run, which the blocker prevents).
+        await Eventually.TrueAsync(async () => (await Db.StreamPendingAsync(Stream + ":high", "workers")).PendingMessageCount == 1, "the high job read");
+
+        await host.Queue.CancelAsync("noop", blocker);
 
         await WaitForStatusAsync(high, "succeeded");
         // Each effect carries the time its handler applied it: the order the jobs ran in.
