@@ -24,7 +24,7 @@ internal static class SchedulesCommand
             {
                 // The options validator has refused the host if one does not resolve.
                 var schedule = Schedule.TryResolve(name, options, known.Contains, [])!;
-                rows.Add((schedule, options.Enabled, await ScheduleService.LastFiredAsync(db, worker, schedule), options.Enabled ? schedule.NextAfter(now) : null));
+                rows.Add((schedule, options.Enabled, await ScheduleService.LastFiredAsync(db, host.Services.GetRequiredService<JobTypeCatalog>(), schedule), options.Enabled ? schedule.NextAfter(now) : null));
             }
 
             if (json)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using StackExchange.Redis;
+using Worker.Configuration;
 
 namespace Worker.Hosting;
 

@@ -1,5 +1,6 @@
 using Worker.Jobs;
 using Worker.Scheduling;
+using Worker.Streams;
 
 namespace Worker.Hosting;
 

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using Worker.Configuration;
 using Worker.Jobs;
 using Worker.Scheduling;
+using Worker.Streams;
 
 namespace Worker.Hosting;
 

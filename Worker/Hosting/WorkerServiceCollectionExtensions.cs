@@ -4,10 +4,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using StackExchange.Redis;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using StackExchange.Redis;
+using Worker.Configuration;
 using Worker.Diagnostics;
 using Worker.Events;
 using Worker.Jobs;
@@ -48,6 +49,8 @@ internal static class WorkerServiceCollectionExtensions
         services.AddOptions<EventOptions>().Bind(configuration.GetSection(EventOptions.SectionName));
         services.AddSingleton<EventSink>();
         services.AddSingleton<JobEventPublisher>();
+        services.AddSingleton(sp => new JobTypeCatalog(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Jobs));
+        services.AddSingleton(sp => Options.Create(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Redis));
         services.AddSingleton<ReplicatedWrites>();
         services.AddSingleton<JobQueue>();
 
@@ -67,7 +70,8 @@ internal static class WorkerServiceCollectionExtensions
         services.AddSingleton<LastChanceGate>();
         services.AddSingleton<ConsumerPoolService>();
         services.AddHostedService(sp => sp.GetRequiredService<ConsumerPoolService>());
-        services.AddHostedService<ScheduleService>();
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ScheduleService>(
+            sp, (IReadOnlyDictionary<string, ScheduleOptions>)sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Schedules));
         services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
             host.ShutdownTimeout = worker.Value.DrainTimeout + ShutdownMargin);
         return services;
@@ -115,13 +119,6 @@ internal static class WorkerServiceCollectionExtensions
             services.AddHostedService<HealthServer>();
         }
 
-        return services;
-    }
-
-    public static IServiceCollection AddJobHandler<THandler>(this IServiceCollection services)
-        where THandler : class, IJobHandler
-    {
-        services.AddSingleton<IJobHandler, THandler>();
         return services;
     }
 }

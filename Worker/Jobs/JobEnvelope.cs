@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using StackExchange.Redis;
-using Worker.Streams;
 
 namespace Worker.Jobs;
 

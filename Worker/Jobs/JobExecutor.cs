@@ -5,24 +5,19 @@ using Polly;
 using Polly.Retry;
 using StackExchange.Redis;
 using Worker.Diagnostics;
-using Worker.Events;
 using Worker.Persistence;
-using Worker.Streams;
 
 namespace Worker.Jobs;
 
 /// <summary>
 /// Runs one delivered entry of one job type to an outcome: validation, the effects-once check, the handler under
-/// its timeout with brief in-process retries (Polly), then ack, scheduled retry or dead letter.
+/// its timeout with brief in-process retries (Polly), and the decision that follows (success, retry at a time, dead
+/// letter with a reason, cancelled, released). What that does to the entry in Redis, to its row and to the events is
+/// not decided here: the transport's <c>EntryFate</c> applies the <see cref="JobOutcome"/>.
 /// </summary>
 internal sealed partial class JobExecutor : IDisposable
 {
     private static readonly ResiliencePropertyKey<AttemptRun> RunKey = new("worker.attempt-run");
-
-    /// <summary>First wait after Redis or PostgreSQL failed under a job; doubles up to <see cref="MaxInfrastructureWait"/>.</summary>
-    private static readonly TimeSpan FirstInfrastructureWait = TimeSpan.FromMilliseconds(200);
-
-    private static readonly TimeSpan MaxInfrastructureWait = TimeSpan.FromSeconds(5);
 
     /// <summary>Longest Retry-After honoured from a remote server: one hour.</summary>
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromHours(1);
@@ -30,8 +25,8 @@ internal sealed partial class JobExecutor : IDisposable
     private readonly IServiceScopeFactory _scopes;
     private readonly Lazy<JobStateBatcher> _batcher;
     private readonly IJobHandler _handler;
-    private readonly JobStreamClient _stream;
-    private readonly JobEventPublisher _events;
+    private readonly IDeliveryStarts _starts;
+    private readonly string _consumer;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly JobTypeSettings _settings;
@@ -39,18 +34,17 @@ internal sealed partial class JobExecutor : IDisposable
     private readonly LastChanceGate _gate;
     private readonly RunningRowClock? _clock;
     private readonly string _entryJobIdSuffix;
-    private readonly CancelWatch? _cancels;
+    private readonly IJobCancellations? _cancels;
     private AttemptTimeouts? _timeouts;
 
     public JobExecutor(
-        IServiceScopeFactory scopes, Lazy<JobStateBatcher> batcher, IJobHandler handler, JobStreamClient stream, JobEventPublisher events,
-        LastChanceGate gate, TimeProvider time, ILogger logger, CancelWatch? cancels = null)
+        IServiceScopeFactory scopes, Lazy<JobStateBatcher> batcher, IJobHandler handler, JobTypeSettings settings, string consumer,
+        IDeliveryStarts starts, LastChanceGate gate, TimeProvider time, ILogger logger, IJobCancellations? cancels = null)
     {
         _cancels = cancels;
         cancels?.Register(CancelRunning);
         _batcher = batcher;
-        (_scopes, _handler, _stream, _events, _gate, _time, _logger) = (scopes, handler, stream, events, gate, time, logger);
-        _settings = stream.Settings;
+        (_scopes, _handler, _settings, _consumer, _starts, _gate, _time, _logger) = (scopes, handler, settings, consumer, starts, gate, time, logger);
         _entryJobIdSuffix = _settings.EntryJobIdSuffix;
         if (_settings.PersistState && _settings.RecordRunningAfter > TimeSpan.Zero)
         {
@@ -78,58 +72,13 @@ internal sealed partial class JobExecutor : IDisposable
     /// Never throws for a job's own failure. While Redis or PostgreSQL are down it waits and tries again, keeping the
     /// entry pending, until they return or <paramref name="hardStop"/> fires (then the entry is released).
     /// </summary>
-    public async Task<Execution> ExecuteAsync(Delivery delivery, CancellationToken hardStop)
-    {
+    public async Task<JobOutcome> ExecuteAsync(Delivery delivery, CancellationToken hardStop) =>
         // After an infrastructure failure the job begins as a redelivery does: its row first, which also tells a
         // duplicate (the look made for its read may be what failed).
-        var execution = await WhileInfrastructureFailsAsync(
+        await InfrastructureFailure.RetryAsync(
             (Executor: this, Delivery: delivery, HardStop: hardStop),
             static (s, firstTry) => s.Executor.ExecuteOnceAsync(s.Delivery, mayDefer: firstTry, s.HardStop),
-            delivery.Id, hardStop) ?? DeliveryOutcome.Release;
-        if (execution.Outcome != DeliveryOutcome.Release && RecordsStarts(delivery))
-        {
-            _stream.ForgetStarts(delivery.Id);
-        }
-
-        return execution;
-    }
-
-    /// <summary>
-    /// Runs <paramref name="attempt"/> until it returns; while Redis or PostgreSQL fail under it, waits (200 ms,
-    /// doubling up to 5 s) and runs it again (its flag says whether this is the first try). Null when the hard stop
-    /// ends it. The state is passed, not captured: this wraps every job.
-    /// </summary>
-    private async Task<T?> WhileInfrastructureFailsAsync<TState, T>(
-        TState state, Func<TState, bool, Task<T>> attempt, string entryId, CancellationToken hardStop)
-        where T : struct
-    {
-        var wait = FirstInfrastructureWait;
-        for (var firstTry = true; ; firstTry = false)
-        {
-            try
-            {
-                return await attempt(state, firstTry);
-            }
-            catch (OperationCanceledException) when (hardStop.IsCancellationRequested)
-            {
-                return null;
-            }
-            catch (Exception e) when (InfrastructureFailure.Is(e))
-            {
-                LogInfrastructureFailure(_logger, e, _settings.JobType, entryId, wait);
-                try
-                {
-                    await Task.Delay(wait, _time, hardStop);
-                }
-                catch (OperationCanceledException)
-                {
-                    return null;
-                }
-
-                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxInfrastructureWait.Ticks));
-            }
-        }
-    }
+            _logger, _settings.JobType, delivery.Id, _time, hardStop) ?? JobOutcome.Released;
 
     public void Dispose() => _clock?.Dispose();
 
@@ -163,36 +112,35 @@ internal sealed partial class JobExecutor : IDisposable
         return ids is null ? null : _batcher.Value.FindSucceededAsync(_settings.JobType, [.. ids]);
     }
 
-    private async Task<Execution> ExecuteOnceAsync(Delivery delivery, bool mayDefer, CancellationToken hardStop)
+    private async Task<JobOutcome> ExecuteOnceAsync(Delivery delivery, bool mayDefer, CancellationToken hardStop)
     {
         if (delivery.DeliveryCount > _settings.MaxDeliveries && !await NeverReallyStartedAsync(delivery, hardStop))
         {
-            return await DeadLetterUnparsedAsync(
+            return Unreadable(
                 delivery, "delivery_limit_exceeded",
-                $"delivered {delivery.DeliveryCount} times (limit {_settings.MaxDeliveries}); the job may be crashing its worker",
-                hardStop);
+                $"delivered {delivery.DeliveryCount} times (limit {_settings.MaxDeliveries}); the job may be crashing its worker");
         }
 
         if (!TryParse(delivery, out var envelope, out var reason, out var message))
         {
-            return await DeadLetterUnparsedAsync(delivery, reason, message, hardStop);
+            return Unreadable(delivery, reason, message);
         }
 
         if (envelope.Type != _handler.JobType)
         {
-            return await DeadLetterAsync(
+            return DeadLetter(
                 envelope, envelope.Attempt, "unknown_type",
-                $"job type '{Truncate(envelope.Type, 100)}' has no handler on stream '{_settings.StreamKey}'", null, hardStop);
+                $"job type '{Truncate(envelope.Type, 100)}' has no handler on stream '{_settings.StreamKey}'");
         }
 
         if (IsCancelled(envelope.JobId))
         {
-            return await CancelledAsync(envelope, envelope.Attempt, running: false, store: null, hardStop);
+            return new JobOutcome(OutcomeKind.Cancelled, envelope, envelope.Attempt);
         }
 
         if (envelope.RunAt is { } runAt && runAt > _time.GetUtcNow())
         {
-            return await DelayAsync(envelope, runAt, hardStop);
+            return new JobOutcome(OutcomeKind.Delay, envelope, envelope.Attempt) { DueAt = runAt };
         }
 
         using var activity = WorkerActivity.StartProcess(envelope.Type, _settings.StreamKey, envelope.JobId, envelope.EntryId, envelope.TraceParent);
@@ -201,7 +149,7 @@ internal sealed partial class JobExecutor : IDisposable
         using var turn = await _gate.EnterAsync(lastChance: delivery.DeliveryCount >= _settings.MaxDeliveries, hardStop);
         if (RecordsStarts(delivery))
         {
-            await _stream.RecordStartAsync(delivery.Id).WaitAsync(hardStop);
+            await _starts.RecordStartAsync(delivery.Id).WaitAsync(hardStop);
         }
 
         // The DI scope and the store (with the pooled DbContext behind it) only when something asks: not for a
@@ -213,12 +161,11 @@ internal sealed partial class JobExecutor : IDisposable
             begin = await BeginAsync(delivery, envelope, mayDefer, hardStop);
             if (begin is null)
             {
-                LogDuplicateSkipped(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
-                return DeliveryOutcome.Ack;
+                return new JobOutcome(OutcomeKind.Duplicate, envelope, envelope.Attempt);
             }
         }
 
-        var context = new JobContext(envelope, delivery.DeliveryCount, _stream.Consumer, scope, _settings.PersistState, begin);
+        var context = new JobContext(envelope, delivery.DeliveryCount, _consumer, scope, _settings.PersistState, begin);
         var run = new AttemptRun(this, context, Timeouts(hardStop), begin);
         Task<JobStart>? begun;
         try
@@ -230,18 +177,18 @@ internal sealed partial class JobExecutor : IDisposable
             catch (PermanentJobException e)
             {
                 await EnsureBegunAsync(begin, hardStop);
-                return await DeadLetterAsync(envelope, context.Attempt, e.Reason, e.Message, StoreIfKept(scope), hardStop);
+                return DeadLetter(envelope, context.Attempt, e.Reason, e.Message);
             }
             catch (JobCancelledException)
             {
-                return await CancelledAsync(envelope, context.Attempt, running: true, StoreIfKept(scope), hardStop);
+                return new JobOutcome(OutcomeKind.Cancelled, envelope, context.Attempt) { Running = true };
             }
             // A cancellation that is not the hard stop's (a handler's own timeout, a library's, such as an HTTP connect
             // timeout) is the job's failure like any other: it must not escape and leave the entry pending for ever.
             catch (Exception e) when ((e is not OperationCanceledException || !hardStop.IsCancellationRequested) && !InfrastructureFailure.Is(e))
             {
                 await EnsureBegunAsync(begin, hardStop);
-                return await RetryLaterOrDeadLetterAsync(envelope, context.Attempt, e, StoreIfKept(scope), hardStop);
+                return RetryLaterOrDeadLetter(envelope, context.Attempt, e);
             }
         }
         finally
@@ -249,14 +196,14 @@ internal sealed partial class JobExecutor : IDisposable
             begun = begin?.Stop();
         }
 
-        if (_settings.PersistState && !context.EffectsSettled)
+        // With job state, unless the effects' transaction wrote it, the success row is still to be committed: the
+        // slot goes on to its next job meanwhile, and the entry is acked once the row is.
+        return new JobOutcome(OutcomeKind.Succeeded, envelope, context.Attempt)
         {
-            // The slot goes on to its next job; the entry is acked once its row is committed.
-            return new Execution(DeliveryOutcome.Ack, RecordSuccessAsync(envelope, context.Attempt, run.LastDuration, begun, hardStop));
-        }
-
-        Succeeded(envelope, context.Attempt, run.LastDuration);
-        return DeliveryOutcome.Ack;
+            Duration = run.LastDuration,
+            RecordsSuccess = _settings.PersistState && !context.EffectsSettled,
+            Begun = begun,
+        };
     }
 
     /// <summary>
@@ -289,56 +236,6 @@ internal sealed partial class JobExecutor : IDisposable
         begin?.EnsureAsync(hardStop) ?? Task.CompletedTask;
 
     /// <summary>
-    /// Commits the success row (after the begin row, if one was written), then counts and announces the success. While
-    /// PostgreSQL is down it waits and writes again; the handler does not run again. Released on the hard stop: a peer
-    /// runs the job again, as after a crash.
-    /// </summary>
-    private async Task<DeliveryOutcome> RecordSuccessAsync(
-        JobEnvelope envelope, int attempt, TimeSpan duration, Task<JobStart>? begun, CancellationToken hardStop)
-    {
-        var recorded = await WhileInfrastructureFailsAsync(
-            (Executor: this, Envelope: envelope, Begun: begun, HardStop: hardStop),
-            static async (s, _) =>
-            {
-                var counted = false;
-                if (s.Begun is not null)
-                {
-                    try
-                    {
-                        await s.Begun;
-                        counted = true;
-                    }
-                    catch (Exception e) when (InfrastructureFailure.Is(e))
-                    {
-                        // The begin did not make it: the success row counts the attempt.
-                    }
-                }
-
-                await s.Executor._batcher.Value.MarkSucceededAsync(
-                    s.Envelope.Type, s.Envelope.JobId, s.Envelope.EntryId, countAttempt: !counted, s.HardStop);
-                return true;
-            },
-            envelope.EntryId, hardStop);
-        if (recorded is null)
-        {
-            return DeliveryOutcome.Release;
-        }
-
-        Succeeded(envelope, attempt, duration);
-        return DeliveryOutcome.Ack;
-    }
-
-    private void Succeeded(JobEnvelope envelope, int attempt, TimeSpan duration)
-    {
-        WorkerMetrics.RecordSucceeded(envelope.Type, duration);
-        if (_events.Publishes(JobEvent.Succeeded))
-        {
-            _events.Publish(new JobEvent(JobEvent.Succeeded, new JobEventData(
-                envelope.JobId, envelope.Type, envelope.EntryId, attempt, _time.GetUtcNow())));
-        }
-    }
-
-    /// <summary>
     /// The first execution runs directly, so a job that succeeds pays nothing for the retry pipeline. A failure that
     /// qualifies for a brief in-process retry hands over to the pipeline, which replays that failure as its first
     /// outcome: its delay, its retry count and the later executions are then the pipeline's, as if it had run all.
@@ -367,8 +264,6 @@ internal sealed partial class JobExecutor : IDisposable
         }
     }
 
-    private JobStateStore? StoreIfKept(MessageScope scope) => _settings.PersistState ? scope.Store : null;
-
     /// <summary>The reusable timeout sources tied to <paramref name="hardStop"/> (one consumer passes one token).</summary>
     private AttemptTimeouts Timeouts(CancellationToken hardStop)
     {
@@ -393,7 +288,7 @@ internal sealed partial class JobExecutor : IDisposable
     {
         if (!_settings.PersistState)
         {
-            return await _stream.StartsAsync(delivery.Id).WaitAsync(hardStop) < _settings.MaxDeliveries;
+            return await _starts.StartsAsync(delivery.Id).WaitAsync(hardStop) < _settings.MaxDeliveries;
         }
 
         if (!TryParse(delivery, out var envelope, out _, out _))
@@ -443,34 +338,21 @@ internal sealed partial class JobExecutor : IDisposable
             ? TimeSpan.FromTicks(Math.Clamp(after.Ticks, 0, MaxRetryAfter.Ticks))
             : Backoff.Delay(_settings.Retry, failedAttempt, Random.Shared);
 
-    private async Task<DeliveryOutcome> RetryLaterOrDeadLetterAsync(
-        JobEnvelope envelope, int attempt, Exception error, JobStateStore? store, CancellationToken hardStop)
+    private JobOutcome RetryLaterOrDeadLetter(JobEnvelope envelope, int attempt, Exception error)
     {
         var (errorType, errorMessage) = Describe(error);
         if (attempt >= _settings.Retry.MaxAttempts)
         {
-            return await DeadLetterAsync(
-                envelope, attempt, "attempts_exhausted", $"{errorType}: {errorMessage}", store, hardStop);
+            return DeadLetter(envelope, attempt, "attempts_exhausted", $"{errorType}: {errorMessage}");
         }
 
-        var dueAt = _time.GetUtcNow() + RetryDelay(error, attempt);
-        var owned = await _stream.ScheduleRetryAsync(envelope.EntryId, envelope.FieldsForAttempt(attempt + 1), dueAt).WaitAsync(hardStop);
-        if (!owned)
+        return new JobOutcome(OutcomeKind.Retry, envelope, attempt)
         {
-            LogOwnershipLost(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
-            return DeliveryOutcome.Settled;
-        }
-
-        WorkerMetrics.RecordRetried(envelope.Type);
-        LogRetryScheduled(_logger, error is TransientJobException ? null : error, envelope.JobId, envelope.Type, envelope.EntryId, attempt, $"{errorType}: {errorMessage}", dueAt);
-        if (store is not null)
-        {
-            await store.MarkFailedAsync(envelope.Type, envelope.JobId, $"{errorType}: {errorMessage}", hardStop);
-        }
-
-        _events.Publish(new JobEvent(JobEvent.Failed, new JobEventData(
-            envelope.JobId, envelope.Type, envelope.EntryId, attempt, _time.GetUtcNow(), errorType, errorMessage, dueAt)));
-        return DeliveryOutcome.Settled;
+            DueAt = _time.GetUtcNow() + RetryDelay(error, attempt),
+            Reason = errorType,
+            Message = errorMessage,
+            Error = error is TransientJobException ? null : error,
+        };
     }
 
     /// <summary>
@@ -493,104 +375,18 @@ internal sealed partial class JobExecutor : IDisposable
         return true;
     }
 
-    /// <summary>
-    /// A delayed job read before its time: moved to the delayed set, scored by <paramref name="runAt"/>, in the retry
-    /// schedule's script (no attempt counted, nothing written to PostgreSQL). It comes back as a new entry when due, its
-    /// <c>job_id</c> pinned (an entry id otherwise), which also keeps two copies of one payload apart in the set, and its
-    /// <c>run_at</c> dropped: the promotion is what says it is due.
-    /// </summary>
-    private async Task<DeliveryOutcome> DelayAsync(JobEnvelope envelope, DateTimeOffset runAt, CancellationToken hardStop)
+    /// <summary>An entry that cannot be read as a job: dead-lettered with every original field, job id and type best effort.</summary>
+    private JobOutcome Unreadable(Delivery delivery, string reason, string message)
     {
-        // Without run_at: due when promoted, whichever replica's clock promotes it.
-        var fields = envelope.FieldsForAttempt(envelope.Attempt).Where(f => f.Name != StreamFields.RunAt).ToArray();
-        var owned = await _stream.ScheduleRetryAsync(envelope.EntryId, fields, runAt).WaitAsync(hardStop);
-        if (owned)
-        {
-            LogDelayed(_logger, envelope.JobId, envelope.Type, envelope.EntryId, runAt);
-        }
-        else
-        {
-            LogOwnershipLost(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
-        }
-
-        return DeliveryOutcome.Settled;
-    }
-
-    /// <summary>
-    /// A cancelled job, met before it started (<paramref name="running"/> false) or stopped while it ran: its row says
-    /// <c>cancelled</c> (unless it succeeded first), the entry is acked, <c>job.cancelled</c> announces it.
-    /// </summary>
-    private async Task<DeliveryOutcome> CancelledAsync(
-        JobEnvelope envelope, int attempt, bool running, JobStateStore? store, CancellationToken hardStop)
-    {
-        if (_settings.PersistState)
-        {
-            await WithStoreAsync(store, (envelope, hardStop), static (s, x) => s.MarkCancelledAsync(x.envelope.Type, x.envelope.JobId, x.envelope.EntryId, x.hardStop));
-        }
-
-        LogCancelled(_logger, envelope.JobId, envelope.Type, envelope.EntryId, running);
-        WorkerMetrics.RecordCancelled(envelope.Type, running);
-        _events.Publish(new JobEvent(JobEvent.Cancelled, new JobEventData(
-            envelope.JobId, envelope.Type, envelope.EntryId, attempt, _time.GetUtcNow())));
-        return DeliveryOutcome.Ack;
-    }
-
-    /// <summary>Writes through the message's store when it has one, else through a scope of its own (a job met before it ran).</summary>
-    private async Task WithStoreAsync<TState>(JobStateStore? store, TState state, Func<JobStateStore, TState, Task> write)
-    {
-        if (store is not null)
-        {
-            await write(store, state);
-            return;
-        }
-
-        await using var scope = _scopes.CreateAsyncScope();
-        await write(scope.ServiceProvider.GetRequiredService<JobStateStore>(), state);
-    }
-
-    private Task<DeliveryOutcome> DeadLetterUnparsedAsync(Delivery delivery, string reason, string message, CancellationToken hardStop)
-    {
-        // Even a broken entry keeps every original field in its dead letter; job id and type are best effort.
         var fields = delivery.Entry.Values;
         var jobId = Field(fields, StreamFields.JobId) is { Length: > 0 } id ? id : delivery.Id;
         var type = Field(fields, StreamFields.Type) ?? _settings.JobType;
         var envelope = new JobEnvelope(type, Field(fields, StreamFields.Payload) ?? string.Empty, jobId, delivery.Id, 1, null, null, fields);
-        return DeadLetterAsync(envelope, attempt: 0, reason, message, store: null, hardStop);
+        return DeadLetter(envelope, attempt: 0, reason, message);
     }
 
-    private async Task<DeliveryOutcome> DeadLetterAsync(
-        JobEnvelope envelope, int attempt, string reason, string message, JobStateStore? store, CancellationToken hardStop)
-    {
-        var now = _time.GetUtcNow();
-        var fields = new List<NameValueEntry>(envelope.Fields.Length + 6);
-        fields.AddRange(envelope.Fields);
-        fields.Add(new NameValueEntry(StreamFields.ErrorType, reason));
-        fields.Add(new NameValueEntry(StreamFields.ErrorMessage, Truncate(message, 2000)));
-        fields.Add(new NameValueEntry(StreamFields.Attempts, attempt));
-        fields.Add(new NameValueEntry(StreamFields.FailedAt, now.ToUnixTimeMilliseconds()));
-        fields.Add(new NameValueEntry(StreamFields.Consumer, _stream.Consumer));
-        fields.Add(new NameValueEntry(StreamFields.OriginalId, envelope.EntryId));
-
-        var owned = await _stream.DeadLetterAsync(envelope.EntryId, fields).WaitAsync(hardStop);
-        if (!owned)
-        {
-            LogOwnershipLost(_logger, envelope.JobId, envelope.Type, envelope.EntryId);
-            return DeliveryOutcome.Settled;
-        }
-
-        LogDeadLettered(_logger, envelope.JobId, envelope.Type, envelope.EntryId, reason, message);
-        WorkerMetrics.RecordDeadLettered(_settings.JobType, reason);
-        if (_settings.PersistState)
-        {
-            await WithStoreAsync(
-                store, (Type: _settings.JobType, envelope, Error: $"{reason}: {message}", hardStop),
-                static (s, x) => s.MarkDeadLetteredAsync(x.Type, x.envelope.JobId, x.envelope.EntryId, x.Error, x.hardStop));
-        }
-
-        _events.Publish(new JobEvent(JobEvent.DeadLettered, new JobEventData(
-            envelope.JobId, _settings.JobType, envelope.EntryId, attempt, now, reason, message)));
-        return DeliveryOutcome.Settled;
-    }
+    private static JobOutcome DeadLetter(JobEnvelope envelope, int attempt, string reason, string message) =>
+        new(OutcomeKind.DeadLetter, envelope, attempt) { Reason = reason, Message = message };
 
     private static (string Type, string Message) Describe(Exception error) => error switch
     {

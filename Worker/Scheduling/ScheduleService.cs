@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Worker.Diagnostics;
-using Worker.Hosting;
 using Worker.Jobs;
 using Worker.Streams;
 
@@ -17,7 +16,8 @@ namespace Worker.Scheduling;
 /// After downtime only the latest missed occurrence is enqueued; a schedule never seen before starts with its next one.
 /// </summary>
 internal sealed partial class ScheduleService(
-    IConnectionMultiplexer redis, IOptions<WorkerOptions> options, IEnumerable<IJobHandler> handlers, TimeProvider time,
+    IConnectionMultiplexer redis, JobTypeCatalog jobTypes, IReadOnlyDictionary<string, ScheduleOptions> schedules, IEnumerable<IJobHandler> handlers,
+    TimeProvider time,
     ILogger<ScheduleService> logger) : BackgroundService
 {
     /// <summary>Longest sleep between two looks, so a changed clock or a failed fire is looked at again soon.</summary>
@@ -33,26 +33,26 @@ internal sealed partial class ScheduleService(
     public int Tried => Volatile.Read(ref _tried);
 
     /// <summary>The enabled schedules, resolved (the options validator has refused any that are not).</summary>
-    public static IReadOnlyList<Schedule> Resolve(WorkerOptions worker, IEnumerable<string> knownTypes)
+    public static IReadOnlyList<Schedule> Resolve(IReadOnlyDictionary<string, ScheduleOptions> schedules, IEnumerable<string> knownTypes)
     {
         var known = knownTypes.ToHashSet(StringComparer.Ordinal);
         var failures = new List<string>();
-        return [.. worker.Schedules.Where(s => s.Value.Enabled).OrderBy(s => s.Key, StringComparer.Ordinal)
+        return [.. schedules.Where(s => s.Value.Enabled).OrderBy(s => s.Key, StringComparer.Ordinal)
             .Select(s => Schedule.TryResolve(s.Key, s.Value, known.Contains, failures)).OfType<Schedule>()];
     }
 
     /// <summary>The stream a schedule's occurrence goes to (its job id's partition) and the settings that name its keys.</summary>
-    public static JobTypeSettings Target(WorkerOptions worker, Schedule schedule, string jobId)
+    public static JobTypeSettings Target(JobTypeCatalog jobTypes, Schedule schedule, string jobId)
     {
-        var settings = JobTypeSettings.Resolve(schedule.Type, worker.Jobs.GetValueOrDefault(schedule.Type));
+        var settings = jobTypes.Resolve(schedule.Type);
         return settings.Partitions == 1 ? settings : settings.AllPartitions()[JobTypeSettings.PartitionOf(jobId, settings.Partitions)];
     }
 
     /// <summary>The last occurrence enqueued, over every partition of the schedule's type; null when none ever was.</summary>
-    public static async Task<DateTimeOffset?> LastFiredAsync(IDatabase db, WorkerOptions worker, Schedule schedule)
+    public static async Task<DateTimeOffset?> LastFiredAsync(IDatabase db, JobTypeCatalog jobTypes, Schedule schedule)
     {
         long? last = null;
-        var settings = JobTypeSettings.Resolve(schedule.Type, worker.Jobs.GetValueOrDefault(schedule.Type));
+        var settings = jobTypes.Resolve(schedule.Type);
         foreach (var partition in settings.AllPartitions())
         {
             if ((long?)await db.HashGetAsync(partition.SchedulesKey, schedule.Name) is { } ms && (last is null || ms > last))
@@ -86,7 +86,7 @@ internal sealed partial class ScheduleService(
         }
     }
 
-    private IReadOnlyList<Schedule> Schedules => _schedules ??= Resolve(options.Value, handlers.Select(h => h.JobType));
+    private IReadOnlyList<Schedule> Schedules => _schedules ??= Resolve(schedules, handlers.Select(h => h.JobType));
 
     /// <summary>
     /// One look at every schedule at <paramref name="now"/>: enqueues what is due (the latest occurrence up to now, once
@@ -95,7 +95,6 @@ internal sealed partial class ScheduleService(
     /// </summary>
     public async Task<DateTimeOffset> LookAsync(DateTimeOffset now)
     {
-        var worker = options.Value;
         var wake = now + MaxSleep;
         foreach (var schedule in Schedules)
         {
@@ -105,13 +104,13 @@ internal sealed partial class ScheduleService(
                 {
                     // After downtime the occurrence after the last one enqueued is due already: the latest missed one is
                     // enqueued below. A schedule never enqueued starts with its next occurrence.
-                    var last = await LastFiredAsync(redis.GetDatabase(), worker, schedule);
+                    var last = await LastFiredAsync(redis.GetDatabase(), jobTypes, schedule);
                     _next[schedule.Name] = due = schedule.NextAfter(last ?? now);
                 }
 
                 if (due is { } at && at <= now)
                 {
-                    await FireAsync(worker, schedule, schedule.LatestUntil(at, now), now);
+                    await FireAsync(schedule, schedule.LatestUntil(at, now), now);
                     _next[schedule.Name] = due = schedule.NextAfter(now);
                 }
 
@@ -130,10 +129,10 @@ internal sealed partial class ScheduleService(
         return wake;
     }
 
-    private async Task FireAsync(WorkerOptions worker, Schedule schedule, DateTimeOffset occurrence, DateTimeOffset now)
+    private async Task FireAsync(Schedule schedule, DateTimeOffset occurrence, DateTimeOffset now)
     {
         var jobId = schedule.JobId(occurrence);
-        var target = Target(worker, schedule, jobId);
+        var target = Target(jobTypes, schedule, jobId);
         RedisValue[] args =
         [
             schedule.Name, occurrence.ToUnixTimeMilliseconds(),

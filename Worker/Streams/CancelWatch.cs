@@ -13,7 +13,7 @@ namespace Worker.Streams;
 /// the check before each job is one read of a count.
 /// </summary>
 internal sealed partial class CancelWatch(IConnectionMultiplexer redis, JobTypeSettings settings, TimeProvider time, ILogger logger)
-    : IAsyncDisposable
+    : IJobCancellations, IAsyncDisposable
 {
     /// <summary>How long a cancel is remembered (in Redis and here): 7 days. With job state the <c>jobs</c> row keeps it for good.</summary>
     public static readonly TimeSpan Keep = TimeSpan.FromDays(7);

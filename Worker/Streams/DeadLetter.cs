@@ -1,5 +1,6 @@
 using System.Globalization;
 using StackExchange.Redis;
+using Worker.Jobs;
 
 namespace Worker.Streams;
 

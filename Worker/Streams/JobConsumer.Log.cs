@@ -24,13 +24,7 @@ internal sealed partial class JobConsumer
         Message = "Unexpected error in the {JobType} consumer at {MessageId}; the entry stays pending")]
     private static partial void LogLoopCrashed(ILogger logger, Exception error, string jobType, string messageId);
 
-    [LoggerMessage(EventId = 1006, EventName = "AckFailed", Level = LogLevel.Warning,
-        Message = "Acking {Count} {JobType} entries failed; trying again in {Backoff}")]
-    private static partial void LogAckFailed(ILogger logger, Exception error, int count, string jobType, TimeSpan backoff);
 
-    [LoggerMessage(EventId = 1007, EventName = "AckAbandoned", Level = LogLevel.Warning,
-        Message = "Gave up acking {Count} {JobType} entries at shutdown; their redelivery will find the effects committed")]
-    private static partial void LogAckAbandoned(ILogger logger, Exception error, int count, string jobType);
 
     [LoggerMessage(EventId = 1008, EventName = "EntriesReleased", Level = LogLevel.Information,
         Message = "Released {Count} unfinished {JobType} entries to peers")]
@@ -44,9 +38,6 @@ internal sealed partial class JobConsumer
         Message = "The {Step} step of the {JobType} consumer failed")]
     private static partial void LogMaintenanceFailed(ILogger logger, Exception error, string jobType, string step);
 
-    [LoggerMessage(EventId = 1011, EventName = "HeartbeatLostEntries", Level = LogLevel.Warning,
-        Message = "{Count} {JobType} entries held here are now owned by a peer (this process was paused or slow)")]
-    private static partial void LogHeartbeatLost(ILogger logger, int count, string jobType);
 
     [LoggerMessage(EventId = 1012, EventName = "PendingEntriesDeleted", Level = LogLevel.Error,
         Message = "{Count} pending entries of {StreamKey} were deleted from the stream before they finished (trimmed or XDEL); those jobs are lost: {MessageIds}")]
@@ -56,9 +47,6 @@ internal sealed partial class JobConsumer
         Message = "Reclaimed {Count} abandoned {JobType} entries as {ConsumerName}")]
     private static partial void LogReclaimed(ILogger logger, int count, string jobType, string consumerName);
 
-    [LoggerMessage(EventId = 1015, EventName = "ConsumerRemoved", Level = LogLevel.Information,
-        Message = "Removed consumer {ConsumerName} of {JobType} from {ConsumerGroup}: nothing pending, idle {IdleSeconds:0} s")]
-    private static partial void LogConsumerRemoved(ILogger logger, string consumerName, string jobType, string consumerGroup, double idleSeconds);
 
     [LoggerMessage(EventId = 1014, EventName = "InlinePickupsPaused", Level = LogLevel.Debug,
         Message = "{Strikes} {JobType} pickups in a row held the reader's thread before their jobs' first await (the last {HeldMs:0.0} ms); for {Seconds} s pickups start on other threads")]

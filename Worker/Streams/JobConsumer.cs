@@ -16,9 +16,6 @@ namespace Worker.Streams;
 /// </summary>
 internal sealed partial class JobConsumer
 {
-    private const int MaxAckBatch = 1000;
-    private const int MaxHeartbeatBatch = 500;
-
     /// <summary>
     /// Longest the jobs of one read may hold the reader's thread when they start there: 1 ms. When <see cref="InlineStrikes"/>
     /// reads in a row take longer (a handler works before its first await), pickups use other threads for
@@ -30,27 +27,22 @@ internal sealed partial class JobConsumer
     private const int InlineStrikes = 3;
 
     private static readonly TimeSpan InlinePause = TimeSpan.FromSeconds(2);
-    /// <summary>Shortest sleep of the maintenance loop between steps: 10 ms, so a step that keeps failing fast cannot spin.</summary>
-    private static readonly TimeSpan MinMaintenanceWait = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan ReaderBeatInterval = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan PromoteInterval = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan MaxPruneInterval = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan FirstErrorBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxErrorBackoff = TimeSpan.FromSeconds(5);
 
     private readonly JobTypeSettings _settings;
     private readonly JobStreamClient _stream;
     private readonly JobExecutor _executor;
+    private readonly EntryFate _fate;
     private readonly Func<Task<IStreamReader>> _connectReader;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
     private readonly SlotDispatcher<Delivery> _slots = new();
-    private readonly ConcurrentQueue<string> _acks = new();
-    private readonly Channel<bool> _ackerWake = Channel.CreateBounded<bool>(
-        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
-    private readonly string[] _readAcks = new string[MaxAckBatch];
     private readonly ConcurrentDictionary<string, byte> _owned = new(StringComparer.Ordinal);
+    private readonly Acker _acker;
+    private readonly ConsumerMaintenance _maintenance;
     // Entries to hand back on stop: held but never started (their delivery is not charged), and started but not
     // finished (the drain timed out, or Redis or PostgreSQL stayed down: charged as an execution that did not finish).
     private readonly ConcurrentQueue<string> _toRelease = new();
@@ -73,15 +65,14 @@ internal sealed partial class JobConsumer
     private IStreamReader? _reader;
     private Task<IStreamReader>? _readerConnecting;
     private bool _groupReady;
+    // After a full read a backlog is likely: the next read does not block. Any shorter read blocks next time,
+    // so an idle consumer is always parked on Redis and picks a new entry up at once.
+    private bool _backlog;
     private long _readerBeatTicks;
-    private long _maintenanceBeatTicks;
     private long _lastProgressTicks;
     // The read loop's own: when inline pickups resume (a TimeProvider timestamp) and the slow starts in a row.
     private long _inlineResumes;
     private int _inlineStrikes;
-
-    /// <summary>1 while the reader is not about to send a read, so a finished job's ack must wake the acker.</summary>
-    private int _acksToAcker = 1;
 
     /// <param name="sharedSlots">
     /// With several streams of one job type (partitions, priority lanes), the permits all their consumers take before a
@@ -89,10 +80,10 @@ internal sealed partial class JobConsumer
     /// are the limit).
     /// </param>
     public JobConsumer(
-        JobStreamClient stream, JobExecutor executor, Func<Task<IStreamReader>> connectReader, TimeProvider time, ILogger logger,
-        PrioritySlots? sharedSlots = null)
+        JobStreamClient stream, JobExecutor executor, EntryFate fate, Func<Task<IStreamReader>> connectReader, TimeProvider time,
+        ILogger logger, PrioritySlots? sharedSlots = null)
     {
-        (_stream, _executor, _connectReader, _time, _logger, _sharedSlots) = (stream, executor, connectReader, time, logger, sharedSlots);
+        (_stream, _executor, _fate, _connectReader, _time, _logger, _sharedSlots) = (stream, executor, fate, connectReader, time, logger, sharedSlots);
         _settings = stream.Settings;
         if (_settings.RateLimit.Limit > 0)
         {
@@ -105,8 +96,10 @@ internal sealed partial class JobConsumer
         _reclaim = new ReclaimSchedule(_settings.ClaimInterval, time);
         _prefetch = new PrefetchSizer(_settings.Prefetch, _settings.Concurrency, _settings.BatchSize);
         _hardStop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        _acker = new Acker(ids => stream.AckAsync(ids), _owned, _settings.JobType, time, logger);
+        _maintenance = new ConsumerMaintenance(stream, _owned, time, logger);
         var now = time.GetUtcNow().UtcTicks;
-        (_readerBeatTicks, _maintenanceBeatTicks, _lastProgressTicks) = (now, now, now);
+        (_readerBeatTicks, _lastProgressTicks) = (now, now);
     }
 
     public JobTypeSettings Settings => _settings;
@@ -115,7 +108,7 @@ internal sealed partial class JobConsumer
 
     /// <summary>The older of the reader's and the maintenance loop's last beats: a stalled loop shows here.</summary>
     public DateTimeOffset LastBeat =>
-        new(Math.Min(Interlocked.Read(ref _readerBeatTicks), Interlocked.Read(ref _maintenanceBeatTicks)), TimeSpan.Zero);
+        new(Math.Min(Interlocked.Read(ref _readerBeatTicks), _maintenance.LastBeatTicks), TimeSpan.Zero);
 
     /// <summary>When a job last finished here (acked, retried or dead-lettered); readiness uses it to tell stuck from idle.</summary>
     public DateTimeOffset LastProgress => new(Interlocked.Read(ref _lastProgressTicks), TimeSpan.Zero);
@@ -170,8 +163,8 @@ internal sealed partial class JobConsumer
         var allSettled = SettledAsync(Task.WhenAll(slots));
         _ = allSettled.ContinueWith(_ => _drained.Cancel(), TaskScheduler.Default);
         _tasks.Add(allSettled);
-        _tasks.Add(Task.Run(() => AckLoopAsync(allSettled)));
-        _tasks.Add(Task.Run(MaintenanceLoopAsync));
+        _tasks.Add(Task.Run(() => _acker.RunAsync(allSettled, _hardStop.Token)));
+        _tasks.Add(Task.Run(() => _maintenance.RunAsync(_stopping.Token, _drained.Token)));
         if (_limiter is not null)
         {
             _tasks.Add(Task.Run(() => _limiter.RunAsync(_stopping.Token)));
@@ -246,97 +239,12 @@ internal sealed partial class JobConsumer
     {
         var stopping = _stopping.Token;
         var backoff = FirstErrorBackoff;
-        var groupReady = _groupReady;
-        // After a full read a backlog is likely: read again without blocking. Any shorter read blocks next time,
-        // so an idle consumer is always parked on Redis and picks a new entry up at once.
-        var backlog = false;
         while (!stopping.IsCancellationRequested)
         {
-            // Half of what this consumer should hold beyond its slots now: a busy one reads in batches, an idle one
-            // as soon as one job arrives.
-            var prefetch = _limiter is null ? _prefetch.Size : 0;
-            var minCredits = Math.Max(1, prefetch / 2);
-            Beat(ref _readerBeatTicks);
-            // Until the next read returns, acks go through the acker: the reader may wait for credits or park.
-            Interlocked.Exchange(ref _acksToAcker, 1);
-            TimeSpan wait;
             try
             {
-                _reader ??= await ConnectReaderAsync();
-                if (!groupReady)
-                {
-                    await _stream.EnsureGroupAsync();
-                    groupReady = true;
-                }
-
-                // A look for abandoned entries goes out with the first free credit: under overload, reclaimed work takes
-                // each slot that frees up, ahead of the reader's next batch, instead of waiting for half a batch.
-                var reclaimDue = _reclaim.IsDue;
-                var acquiring = AcquireCreditsAsync(reclaimDue ? 1 : minCredits, prefetch, stopping);
-                if (!acquiring.IsCompleted)
-                {
-                    // Every slot is busy: the acks finished so far must not wait for one to free up.
-                    WakeAckerForQueued();
-                }
-
-                var credits = await acquiring;
-                if (reclaimDue)
-                {
-                    credits = await ReclaimBeforeReadAsync(credits, prefetch);
-                    if (credits < minCredits)
-                    {
-                        // All went to reclaimed entries (look again: more may wait), or too few are left for a
-                        // read: wait for half a batch as usual, so an overloaded reader does not read one at a time.
-                        _credits.Release(credits);
-                        continue;
-                    }
-                }
-
-                // A read that may park carries the acks finished since the last one, in the same round trip: at a
-                // steady rate that saves the acker's wake-up and round trip per job. A backlog read leaves them to the
-                // acker, which sends them while this read is out (a drain is faster with the two side by side).
-                var acks = backlog ? default : TakeAcks();
-                if (backlog)
-                {
-                    WakeAckerForQueued();
-                }
-
-                StackExchange.Redis.StreamEntry[] entries = [];
-                try
-                {
-                    entries = await _reader.ReadAsync(
-                        _settings.StreamKey, _settings.Group, _stream.Consumer, credits, backlog ? TimeSpan.Zero : _reclaim.BlockFor(_settings.BlockTime), acks);
-                }
-                catch
-                {
-                    // Maybe not applied: the acker sends them again (an ack twice is harmless).
-                    ReturnAcks(acks.Span);
-                    throw;
-                }
-                finally
-                {
-                    // Credits come back for whatever did not arrive; on an error that is all of them.
-                    _credits.Release(credits - entries.Length);
-                }
-
-                Volatile.Write(ref _acksToAcker, 0);
-                Acked(acks.Span);
-                Beat(ref _readerBeatTicks);
+                await ReadOnceAsync(stopping);
                 backoff = FirstErrorBackoff;
-                var blocked = !backlog;
-                backlog = entries.Length == credits;
-                var first = 0;
-                var succeeded = entries.Length > 0 ? _executor.LookUpSucceeded(entries) : null;
-                if (blocked && entries.Length > 0 && _time.GetTimestamp() >= _inlineResumes)
-                {
-                    first = StartInline(entries, succeeded);
-                }
-
-                for (var i = first; i < entries.Length; i++)
-                {
-                    Dispatch(new Delivery(entries[i], 1, succeeded));
-                }
-
                 continue;
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -350,17 +258,16 @@ internal sealed partial class JobConsumer
                 // Key deleted (a parked read ends with UNBLOCKED), Redis flushed or restarted empty: recreate the
                 // group and go on, with one warning.
                 LogGroupMissing(_logger, _settings.StreamKey, _settings.Group);
-                groupReady = false;
-                wait = backoff;
+                _groupReady = false;
             }
             catch (Exception e)
             {
                 LogReadFailed(_logger, e, _settings.JobType, _settings.StreamKey, backoff);
-                wait = backoff;
             }
 
+            var wait = backoff;
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxErrorBackoff.Ticks));
-            WakeAckerForQueued();
+            _acker.WakeForQueued();
             try
             {
                 await Task.Delay(wait, _time, stopping);
@@ -371,9 +278,103 @@ internal sealed partial class JobConsumer
             }
         }
 
-        Interlocked.Exchange(ref _acksToAcker, 1);
-        _ackerWake.Writer.TryWrite(true);
+        _acker.ReaderDone();
         _slots.Complete();
+    }
+
+    /// <summary>
+    /// One turn of the reader: credits for free slots, a look for abandoned entries when one is due, then a read that
+    /// carries the acks finished since the last one, its entries handed to the slots.
+    /// </summary>
+    private async Task ReadOnceAsync(CancellationToken stopping)
+    {
+        // Half of what this consumer should hold beyond its slots now: a busy one reads in batches, an idle one
+        // as soon as one job arrives.
+        var prefetch = _limiter is null ? _prefetch.Size : 0;
+        var minCredits = Math.Max(1, prefetch / 2);
+        Beat(ref _readerBeatTicks);
+        _acker.ReaderAway();
+        _reader ??= await ConnectReaderAsync();
+        if (!_groupReady)
+        {
+            await _stream.EnsureGroupAsync();
+            _groupReady = true;
+        }
+
+        // A look for abandoned entries goes out with the first free credit: under overload, reclaimed work takes
+        // each slot that frees up, ahead of the reader's next batch, instead of waiting for half a batch.
+        var reclaimDue = _reclaim.IsDue;
+        var acquiring = AcquireCreditsAsync(reclaimDue ? 1 : minCredits, prefetch, stopping);
+        if (!acquiring.IsCompleted)
+        {
+            // Every slot is busy: the acks finished so far must not wait for one to free up.
+            _acker.WakeForQueued();
+        }
+
+        var credits = await acquiring;
+        if (reclaimDue)
+        {
+            credits = await ReclaimBeforeReadAsync(credits, prefetch);
+            if (credits < minCredits)
+            {
+                // All went to reclaimed entries (look again: more may wait), or too few are left for a
+                // read: wait for half a batch as usual, so an overloaded reader does not read one at a time.
+                _credits.Release(credits);
+                return;
+            }
+        }
+
+        var entries = await ReadAsync(credits);
+        Beat(ref _readerBeatTicks);
+        var blocked = !_backlog;
+        _backlog = entries.Length == credits;
+        var first = 0;
+        var succeeded = entries.Length > 0 ? _executor.LookUpSucceeded(entries) : null;
+        if (blocked && entries.Length > 0 && _time.GetTimestamp() >= _inlineResumes)
+        {
+            first = StartInline(entries, succeeded);
+        }
+
+        for (var i = first; i < entries.Length; i++)
+        {
+            Dispatch(new Delivery(entries[i], 1, succeeded));
+        }
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="credits"/> new entries, giving back the credits of those that did not come. A read
+    /// that may park carries the acks finished since the last one, in the same round trip: at a steady rate that saves
+    /// the acker's wake-up and round trip per job. A backlog read leaves them to the acker, which sends them while
+    /// this read is out (a drain is faster with the two side by side).
+    /// </summary>
+    private async Task<StreamEntry[]> ReadAsync(int credits)
+    {
+        var acks = _backlog ? default : _acker.TakeForRead();
+        if (_backlog)
+        {
+            _acker.WakeForQueued();
+        }
+
+        StreamEntry[] entries = [];
+        try
+        {
+            entries = await _reader!.ReadAsync(
+                _settings.StreamKey, _settings.Group, _stream.Consumer, credits, _backlog ? TimeSpan.Zero : _reclaim.BlockFor(_settings.BlockTime), acks);
+        }
+        catch
+        {
+            // Maybe not applied: the acker sends them again (an ack twice is harmless).
+            _acker.Return(acks.Span);
+            throw;
+        }
+        finally
+        {
+            // Credits come back for whatever did not arrive; on an error that is all of them.
+            _credits.Release(credits - entries.Length);
+        }
+
+        _acker.ReaderBack(acks.Span);
+        return entries;
     }
 
     /// <summary>
@@ -430,7 +431,7 @@ internal sealed partial class JobConsumer
     /// threads for a while, so a handler that computes before its first await cannot hold up the reads.
     /// </summary>
     /// <returns>How many of <paramref name="entries"/> were started (at least one).</returns>
-    private int StartInline(StackExchange.Redis.StreamEntry[] entries, Task<HashSet<string>>? succeeded)
+    private int StartInline(StreamEntry[] entries, Task<HashSet<string>>? succeeded)
     {
         var started = _time.GetTimestamp();
         var count = 0;
@@ -451,61 +452,6 @@ internal sealed partial class JobConsumer
         }
 
         return count;
-    }
-
-    /// <summary>Takes up to <see cref="MaxAckBatch"/> finished entries' acks for the next read to carry.</summary>
-    private ReadOnlyMemory<string> TakeAcks()
-    {
-        var count = 0;
-        while (count < _readAcks.Length && _acks.TryDequeue(out var id))
-        {
-            _readAcks[count++] = id;
-        }
-
-        return _readAcks.AsMemory(0, count);
-    }
-
-    private void WakeAckerForQueued()
-    {
-        if (!_acks.IsEmpty)
-        {
-            _ackerWake.Writer.TryWrite(true);
-        }
-    }
-
-    private void ReturnAcks(ReadOnlySpan<string> ids)
-    {
-        foreach (var id in ids)
-        {
-            _acks.Enqueue(id);
-        }
-
-        WakeAckerForQueued();
-    }
-
-    private void Acked(ReadOnlySpan<string> ids)
-    {
-        foreach (var id in ids)
-        {
-            _owned.TryRemove(id, out _);
-        }
-    }
-
-    /// <summary>
-    /// Queues a finished entry's ack. The reader takes it with its next read; while the reader is away (waiting for
-    /// credits, parked, or backing off) the acker is woken to send it. Either the reader's take after raising
-    /// <see cref="_acksToAcker"/> sees this entry, or this sees the flag raised: both sides fence between the two.
-    /// An ack queued just before the flag went up is sent by the reader's next read, or by the acker the reader wakes
-    /// before it waits for a slot or backs off.
-    /// </summary>
-    private void AckLater(string id)
-    {
-        _acks.Enqueue(id);
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _acksToAcker) != 0)
-        {
-            _ackerWake.Writer.TryWrite(true);
-        }
     }
 
     /// <summary>
@@ -569,33 +515,48 @@ internal sealed partial class JobConsumer
                 continue;
             }
 
-            Execution execution;
+            JobOutcome outcome;
             var started = _time.GetTimestamp();
             try
             {
-                execution = await _executor.ExecuteAsync(delivery, _hardStop.Token);
+                outcome = await _executor.ExecuteAsync(delivery, _hardStop.Token);
                 _prefetch.Record(_time.GetElapsedTime(started));
             }
             catch (Exception e)
             {
                 // A bug, not a job failure: keep the loop, keep the entry pending (a peer or a restart retries it).
                 LogLoopCrashed(_logger, e, _settings.JobType, delivery.Id);
-                execution = DeliveryOutcome.Release;
+                outcome = JobOutcome.Released;
             }
             finally
             {
                 _sharedSlots?.Release();
             }
 
-            if (execution.Recording is { IsCompleted: false } recording)
+            var settling = _fate.ApplyAsync(delivery, outcome, _hardStop.Token);
+            if (!settling.IsCompleted && outcome.Kind == OutcomeKind.Succeeded)
             {
                 // Its success row is on its way: the slot takes the next job, the entry is settled when it commits.
                 Interlocked.Increment(ref _recordings);
-                _ = SettleWhenRecordedAsync(delivery, recording);
+                _ = SettleWhenRecordedAsync(delivery, settling.AsTask());
                 continue;
             }
 
-            Settle(delivery, execution.Recording is { } done ? await done : execution.Outcome);
+            Settle(delivery, settling.IsCompletedSuccessfully ? settling.Result : await SettledOrReleasedAsync(delivery, settling));
+        }
+    }
+
+    /// <summary>What the fate of a finished entry left to do; a bug in applying it releases the entry, keeping the loop.</summary>
+    private async ValueTask<DeliveryOutcome> SettledOrReleasedAsync(Delivery delivery, ValueTask<DeliveryOutcome> settling)
+    {
+        try
+        {
+            return await settling;
+        }
+        catch (Exception e)
+        {
+            LogLoopCrashed(_logger, e, _settings.JobType, delivery.Id);
+            return DeliveryOutcome.Release;
         }
     }
 
@@ -608,7 +569,7 @@ internal sealed partial class JobConsumer
         switch (outcome)
         {
             case DeliveryOutcome.Ack:
-                AckLater(delivery.Id);
+                _acker.Enqueue(delivery.Id);
                 break;
             case DeliveryOutcome.Settled:
                 _owned.TryRemove(delivery.Id, out _);
@@ -659,70 +620,6 @@ internal sealed partial class JobConsumer
             }
 
             await _recordingsDone.Task;
-        }
-    }
-
-    /// <summary>Sends the acks the reader will not carry soon, in batches; after the last slot ends, whatever is left.</summary>
-    private async Task AckLoopAsync(Task slotsDone)
-    {
-        _ = slotsDone.ContinueWith(_ => _ackerWake.Writer.TryComplete(), TaskScheduler.Default);
-        var batch = new List<string>(MaxAckBatch);
-        bool more;
-        do
-        {
-            more = await _ackerWake.Reader.WaitToReadAsync();
-            _ackerWake.Reader.TryRead(out _);
-            while (true)
-            {
-                while (batch.Count < MaxAckBatch && _acks.TryDequeue(out var id))
-                {
-                    batch.Add(id);
-                }
-
-                if (batch.Count == 0)
-                {
-                    break;
-                }
-
-                // The decoded ids the slots already hold: a string converts to a RedisValue without a copy.
-                await AckWithRetryAsync([.. batch]);
-                Acked(CollectionsMarshal.AsSpan(batch));
-                batch.Clear();
-            }
-        }
-        while (more);
-    }
-
-    private async Task AckWithRetryAsync(RedisValue[] ids)
-    {
-        var backoff = FirstErrorBackoff;
-        while (true)
-        {
-            try
-            {
-                await _stream.AckAsync(ids);
-                return;
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                if (_hardStop.IsCancellationRequested)
-                {
-                    // Effects are committed and guarded: a redelivery after restart acks as a duplicate.
-                    LogAckAbandoned(_logger, e, ids.Length, _settings.JobType);
-                    return;
-                }
-
-                LogAckFailed(_logger, e, ids.Length, _settings.JobType, backoff);
-                try
-                {
-                    await Task.Delay(backoff, _time, _hardStop.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxErrorBackoff.Ticks));
-            }
         }
     }
 }

@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
-using Worker.Hosting;
 using Worker.Diagnostics;
 using Worker.Jobs;
 using Worker.Persistence;
@@ -20,7 +19,7 @@ namespace Worker.Streams;
 /// ids is safe.
 /// </summary>
 internal sealed class JobQueue(
-    IConnectionMultiplexer redis, ReplicatedWrites replicated, IOptions<WorkerOptions> options, IEnumerable<IJobHandler> handlers, TimeProvider time,
+    IConnectionMultiplexer redis, ReplicatedWrites replicated, JobTypeCatalog jobTypes, IEnumerable<IJobHandler> handlers, TimeProvider time,
     IServiceScopeFactory scopes)
 {
     private readonly HashSet<string> _known = handlers.Select(h => h.JobType).ToHashSet(StringComparer.Ordinal);
@@ -95,8 +94,7 @@ internal sealed class JobQueue(
             throw new ArgumentException($"unknown job type '{jobType}' (known: {string.Join(", ", _known.Order())})", nameof(jobType));
         }
 
-        options.Value.Jobs.TryGetValue(jobType, out var jobOptions);
-        return JobTypeSettings.Resolve(jobType, jobOptions);
+        return jobTypes.Resolve(jobType);
     }
 
     /// <summary>The entry ids, and the jobs as enqueued (with the ids given to those that had none).</summary>

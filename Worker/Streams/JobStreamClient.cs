@@ -9,6 +9,7 @@ namespace Worker.Streams;
 /// StackExchange.Redis calls take no token: callers bound them with <c>WaitAsync</c> where it matters.
 /// </summary>
 internal sealed class JobStreamClient(IConnectionMultiplexer redis, JobTypeSettings settings, string consumer, ReplicatedWrites? replicated = null)
+    : IDeliveryStarts
 {
     /// <summary>Idle time given to released entries so any peer's next reclaim takes them: one day.</summary>
     private const long ReleasedIdleMs = 86_400_000;

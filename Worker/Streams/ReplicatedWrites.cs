@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
-using Worker.Hosting;
+using Worker.Configuration;
 
 namespace Worker.Streams;
 
@@ -13,7 +13,7 @@ namespace Worker.Streams;
 /// multiplexer, whose commands would queue behind it.
 /// </summary>
 internal sealed partial class ReplicatedWrites(
-    IOptions<ConnectionOptions> connections, IOptions<WorkerOptions> options, TimeProvider time, ILogger<ReplicatedWrites> logger)
+    IOptions<ConnectionOptions> connections, IOptions<RedisWriteOptions> options, TimeProvider time, ILogger<ReplicatedWrites> logger)
     : IAsyncDisposable
 {
     /// <summary>How long a master's replica count is trusted before <c>ROLE</c> is asked again: 5 seconds.</summary>
@@ -23,7 +23,7 @@ internal sealed partial class ReplicatedWrites(
     private readonly Dictionary<EndPoint, (int Replicas, long CheckedAt)> _replicas = [];
     private Task<ConnectionMultiplexer>? _connection;
 
-    private RedisWriteOptions Settings => options.Value.Redis;
+    private RedisWriteOptions Settings => options.Value;
 
     public bool Enabled => Settings.WaitForReplica;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Text;
 using StackExchange.Redis;
+using Worker.Jobs;
 
 namespace Worker.Streams;
 

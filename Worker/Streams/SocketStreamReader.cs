@@ -230,83 +230,9 @@ internal sealed class SocketStreamReader : IStreamReader
                 return new Connection(socket, timeout, _options.Ssl ? network => Authenticate(network, endPoint) : null);
             }).WaitAsync(timeout);
 
-            EnsureCommandRoom((_options.User?.Length ?? 0) + (_options.Password?.Length ?? 0) + _clientName.Length);
-            var auth = _options.Password is { Length: > 0 };
-            var select = _options.DefaultDatabase is { } database and not 0;
-            var command = new RespWriter(_command);
-            if (auth)
-            {
-                var user = _options.User is { Length: > 0 } ? _options.User : null;
-                command.Array(user is null ? 2 : 3);
-                command.Bulk("AUTH");
-                if (user is not null)
-                {
-                    command.Bulk(user);
-                }
-
-                command.Bulk(_options.Password!);
-            }
-
-            command.Array(3);
-            command.Bulk("CLIENT");
-            command.Bulk("SETNAME");
-            command.Bulk(_clientName.Replace(' ', '_'));
-            if (select)
-            {
-                command.Array(2);
-                command.Bulk("SELECT");
-                command.Bulk(_options.DefaultDatabase!.Value);
-            }
-
-            // CLIENT REPLY SKIP, then a PING it silences, then CLIENT ID: only the id comes back from a server that
-            // can skip a reply; one that cannot (or a user not allowed to) answers all three.
-            command.SkipNextReply();
-            command.Array(1);
-            command.Bulk("PING");
-            command.Array(2);
-            command.Bulk("CLIENT");
-            command.Bulk("ID");
-            connection.Stream.Write(_command, 0, command.Length);
-            if (auth)
-            {
-                connection.Replies.ReadStatus();
-            }
-
-            try
-            {
-                connection.Replies.ReadStatus();
-            }
-            catch (RedisServerException)
-            {
-                // A name Redis refuses only makes CLIENT LIST less telling.
-            }
-
-            if (select)
-            {
-                connection.Replies.ReadStatus();
-            }
-
-            long? id = null;
-            var answered = 0;
-            for (; id is null; answered++)
-            {
-                if (answered == 3)
-                {
-                    throw new InvalidDataException("CLIENT ID did not answer with an integer");
-                }
-
-                try
-                {
-                    id = connection.Replies.ReadIntegerOrStatus();
-                }
-                catch (RedisServerException) when (answered < 2)
-                {
-                    // CLIENT REPLY refused (or PING): the replies up to CLIENT ID's follow.
-                }
-            }
-
-            connection.CanSkipReplies = answered == 1;
-            Interlocked.Exchange(ref _clientId, id.Value);
+            var (auth, select, length) = WriteHandshake();
+            connection.Stream.Write(_command, 0, length);
+            Interlocked.Exchange(ref _clientId, ReadHandshake(connection, auth, select));
             _connection = connection;
             return connection;
         }
@@ -324,6 +250,96 @@ internal sealed class SocketStreamReader : IStreamReader
             throw new RedisConnectionException(
                 ConnectionFailureType.UnableToConnect, CommandFlags.None, $"The stream reader could not connect to {endPoint}: {e.Message}", e, CommandStatus.Unknown);
         }
+    }
+
+    /// <summary>
+    /// Writes the handshake into the command buffer: <c>AUTH</c> when there is a password, <c>CLIENT SETNAME</c>,
+    /// <c>SELECT</c> for a database other than 0, then <c>CLIENT REPLY SKIP</c>, a <c>PING</c> it silences and
+    /// <c>CLIENT ID</c>: only the id comes back from a server that can skip a reply; one that cannot (or a user not
+    /// allowed to) answers all three.
+    /// </summary>
+    private (bool Auth, bool Select, int Length) WriteHandshake()
+    {
+        EnsureCommandRoom((_options.User?.Length ?? 0) + (_options.Password?.Length ?? 0) + _clientName.Length);
+        var auth = _options.Password is { Length: > 0 };
+        var select = _options.DefaultDatabase is { } database and not 0;
+        var command = new RespWriter(_command);
+        if (auth)
+        {
+            var user = _options.User is { Length: > 0 } ? _options.User : null;
+            command.Array(user is null ? 2 : 3);
+            command.Bulk("AUTH");
+            if (user is not null)
+            {
+                command.Bulk(user);
+            }
+
+            command.Bulk(_options.Password!);
+        }
+
+        command.Array(3);
+        command.Bulk("CLIENT");
+        command.Bulk("SETNAME");
+        command.Bulk(_clientName.Replace(' ', '_'));
+        if (select)
+        {
+            command.Array(2);
+            command.Bulk("SELECT");
+            command.Bulk(_options.DefaultDatabase!.Value);
+        }
+
+        command.SkipNextReply();
+        command.Array(1);
+        command.Bulk("PING");
+        command.Array(2);
+        command.Bulk("CLIENT");
+        command.Bulk("ID");
+        return (auth, select, command.Length);
+    }
+
+    /// <summary>Reads the handshake's replies; returns the client id, and notes whether the server skipped replies.</summary>
+    private static long ReadHandshake(Connection connection, bool auth, bool select)
+    {
+        if (auth)
+        {
+            connection.Replies.ReadStatus();
+        }
+
+        try
+        {
+            connection.Replies.ReadStatus();
+        }
+        catch (RedisServerException)
+        {
+            // A name Redis refuses only makes CLIENT LIST less telling.
+        }
+
+        if (select)
+        {
+            connection.Replies.ReadStatus();
+        }
+
+        long? id = null;
+        var answered = 0;
+        for (; id is null; answered++)
+        {
+            if (answered == 3)
+            {
+                throw new InvalidDataException("CLIENT ID did not answer with an integer");
+            }
+
+            try
+            {
+                id = connection.Replies.ReadIntegerOrStatus();
+            }
+            catch (RedisServerException) when (answered < 2)
+            {
+                // CLIENT REPLY refused (or PING): the replies up to CLIENT ID's follow.
+            }
+        }
+
+        connection.CanSkipReplies = answered == 1;
+        return id.Value;
     }
 
     /// <summary>

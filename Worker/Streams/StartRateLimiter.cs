@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using Worker.Diagnostics;
+using Worker.Jobs;
 
 namespace Worker.Streams;
 

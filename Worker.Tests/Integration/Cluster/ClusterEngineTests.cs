@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Worker.Hosting;
 using Worker.Jobs.LinkMetadata;
 using Worker.Streams;
 using Worker.Tests.Support;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
+using Worker.Hosting;
 using Worker.Streams;
 using Worker.Tests.Support;
 

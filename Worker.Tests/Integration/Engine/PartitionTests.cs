@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Worker.Hosting;
 using Worker.Jobs;
 using Worker.Streams;
 using Worker.Tests.Support;

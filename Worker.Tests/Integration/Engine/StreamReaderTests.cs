@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Authentication;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
+using Worker.Hosting;
 using Worker.Streams;
 using Worker.Tests.Support;
 

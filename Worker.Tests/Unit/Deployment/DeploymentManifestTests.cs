@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Worker.Tests.Support;
 using YamlDotNet.RepresentationModel;
 
 namespace Worker.Tests.Unit.Deployment;
@@ -10,20 +11,7 @@ namespace Worker.Tests.Unit.Deployment;
 [TestFixture]
 public sealed class DeploymentManifestTests
 {
-    private static readonly string Root = FindRoot();
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "worker.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("worker.sln not found above the test directory");
-    }
+    private static readonly string Root = Repository.Root;
 
     private static IEnumerable<string> Files(string pattern) =>
         Directory.EnumerateFiles(Path.Combine(Root, "deploy"), pattern, SearchOption.AllDirectories);

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
+using Worker.Configuration;
 using Worker.Jobs.LinkMetadata.Fetching;
 
 namespace Worker.Jobs.LinkMetadata;

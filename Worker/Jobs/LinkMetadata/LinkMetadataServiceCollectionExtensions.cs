@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
 using Worker.Jobs.LinkMetadata.Fetching;
 
 namespace Worker.Jobs.LinkMetadata;

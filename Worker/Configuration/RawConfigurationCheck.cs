@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
 
-namespace Worker.Hosting;
+namespace Worker.Configuration;
 
 /// <summary>
 /// Reads a configuration section against the options type it binds to. The binder silently skips dictionary values it

@@ -1,4 +1,4 @@
-namespace Worker.Jobs;
+namespace Worker.Streams;
 
 /// <summary>What the consumer does with an entry once its execution is over.</summary>
 internal enum DeliveryOutcome

@@ -1,4 +1,4 @@
-namespace Worker.Streams;
+namespace Worker.Jobs;
 
 /// <summary>Field names of a job entry (the wire format in the README) and of a dead letter.</summary>
 internal static class StreamFields

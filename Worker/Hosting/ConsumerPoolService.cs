@@ -4,12 +4,14 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Worker.Configuration;
 using Worker.Events;
 using Worker.Hosting;
 using Worker.Jobs;
 using Worker.Persistence;
+using Worker.Streams;
 
-namespace Worker.Streams;
+namespace Worker.Hosting;
 
 /// <summary>Starts one <see cref="JobConsumer"/> per enabled job type and partition, and drains them all on stop.</summary>
 internal sealed partial class ConsumerPoolService(
@@ -67,10 +69,11 @@ internal sealed partial class ConsumerPoolService(
                 var consumerName = $"{prefix}-{pid}-{index++}";
                 var stream = new JobStreamClient(redis, settings, consumerName, replicated);
                 var logger = loggers.CreateLogger($"Worker.Jobs.{handler.JobType}");
-                var executor = new JobExecutor(scopes, _batcher, handler, stream, events, gate, time, logger, cancels);
+                var executor = new JobExecutor(scopes, _batcher, handler, settings, consumerName, stream, gate, time, logger, cancels);
                 var consumer = new JobConsumer(
                     stream,
                     executor,
+                    new EntryFate(stream, scopes, _batcher, events, time, logger),
                     () => StreamReaders.ConnectAsync(connections.Value.Redis!, redis, settings.StreamKey, $"{consumerName}:reader", settings.BlockTime),
                     time,
                     loggers.CreateLogger<JobConsumer>(),

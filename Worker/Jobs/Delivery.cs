@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace Worker.Streams;
+namespace Worker.Jobs;
 
 /// <summary>
 /// An entry this consumer owns, with how often Redis has delivered it (1 for a first read), and, with job state, the

@@ -3,10 +3,11 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Worker.Diagnostics;
 using Worker.Hosting;
 using Worker.Streams;
 
-namespace Worker.Diagnostics;
+namespace Worker.Hosting;
 
 /// <summary>
 /// Reads each consumed stream's state from Redis every <see cref="HttpOptions.StatsInterval"/> for the gauges and the

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
 
-namespace Worker.Jobs;
+namespace Worker.Streams;
 
-internal sealed partial class JobExecutor
+internal sealed partial class EntryFate
 {
     [LoggerMessage(EventId = 2001, EventName = "JobDeadLettered", Level = LogLevel.Warning,
         Message = "Job {JobId} ({JobType}, entry {MessageId}) dead-lettered: {Reason}: {Error}")]
@@ -19,10 +19,6 @@ internal sealed partial class JobExecutor
     [LoggerMessage(EventId = 2004, EventName = "JobOwnershipLost", Level = LogLevel.Warning,
         Message = "Job {JobId} ({JobType}, entry {MessageId}) was reclaimed by a peer while it ran; leaving it to the peer")]
     private static partial void LogOwnershipLost(ILogger logger, string jobId, string jobType, string messageId);
-
-    [LoggerMessage(EventId = 2005, EventName = "JobInfrastructureFailure", Level = LogLevel.Warning,
-        Message = "Redis or PostgreSQL failed under {JobType} entry {MessageId}; the job keeps its attempts and waits {Wait}")]
-    private static partial void LogInfrastructureFailure(ILogger logger, Exception error, string jobType, string messageId, TimeSpan wait);
 
     [LoggerMessage(EventId = 2006, EventName = "JobDelayed", Level = LogLevel.Debug,
         Message = "Job {JobId} ({JobType}, entry {MessageId}) runs at {RunAt:O}: moved to the delayed set until then")]

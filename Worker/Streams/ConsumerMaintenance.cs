@@ -1,19 +1,48 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Worker.Diagnostics;
+using Worker.Jobs;
 
 namespace Worker.Streams;
 
-internal sealed partial class JobConsumer
+/// <summary>
+/// The upkeep of one consumer besides reading and running: heartbeats of the entries it holds, promotion of due
+/// retries and delayed jobs, the trim of acknowledged entries and the removal of consumers that left. Each step fails
+/// alone and is logged; none stops the others.
+/// </summary>
+internal sealed partial class ConsumerMaintenance
 {
+    private const int MaxHeartbeatBatch = 500;
+
+    /// <summary>Shortest sleep between steps: 10 ms, so a step that keeps failing fast cannot spin.</summary>
+    private static readonly TimeSpan MinWait = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan PromoteInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxPruneInterval = TimeSpan.FromSeconds(30);
+
+    private readonly JobStreamClient _stream;
+    private readonly JobTypeSettings _settings;
+    private readonly ConcurrentDictionary<string, byte> _owned;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private long _beatTicks;
+
+    public ConsumerMaintenance(JobStreamClient stream, ConcurrentDictionary<string, byte> owned, TimeProvider time, ILogger logger)
+    {
+        (_stream, _settings, _owned, _time, _logger) = (stream, stream.Settings, owned, time, logger);
+        _beatTicks = time.GetUtcNow().UtcTicks;
+    }
+
+    /// <summary>When the loop last woke: a stalled loop shows here.</summary>
+    public long LastBeatTicks => Interlocked.Read(ref _beatTicks);
+
     /// <summary>
     /// Heartbeat of owned entries (every third of the visibility timeout), promotion of due retries (when due, at least
     /// every second), the trim and the removal of consumers that left. Each step fails alone. Abandoned entries are
-    /// reclaimed by the read loop, before it reads (<see cref="ReclaimBeforeReadAsync"/>).
+    /// reclaimed by the reader, before it reads.
     /// </summary>
-    private async Task MaintenanceLoopAsync()
+    public async Task RunAsync(CancellationToken stopping, CancellationToken drained)
     {
         // Runs until the slots are done, not merely until stop: draining jobs still need their heartbeat.
-        var drained = _drained.Token;
         var heartbeatEvery = _settings.VisibilityTimeout / 3;
         var now = _time.GetUtcNow();
         var pruneEvery = PruneInterval(_settings);
@@ -23,7 +52,7 @@ internal sealed partial class JobConsumer
         {
             // Asleep until the next step is due (at most a second away: promotion), not woken on a tick to check.
             var due = nextHeartbeat;
-            if (!_stopping.IsCancellationRequested)
+            if (!stopping.IsCancellationRequested)
             {
                 due = nextPromote < due ? nextPromote : due;
                 due = _settings.TrimInterval > TimeSpan.Zero && nextTrim < due ? nextTrim : due;
@@ -33,7 +62,7 @@ internal sealed partial class JobConsumer
             try
             {
                 var wait = due - _time.GetUtcNow();
-                await Task.Delay(wait > MinMaintenanceWait ? wait : MinMaintenanceWait, _time, drained);
+                await Task.Delay(wait > MinWait ? wait : MinWait, _time, drained);
             }
             catch (OperationCanceledException)
             {
@@ -41,14 +70,14 @@ internal sealed partial class JobConsumer
             }
 
             now = _time.GetUtcNow();
-            Beat(ref _maintenanceBeatTicks);
+            Interlocked.Exchange(ref _beatTicks, _time.GetUtcNow().UtcTicks);
             if (now >= nextHeartbeat)
             {
                 nextHeartbeat = now + heartbeatEvery;
                 await RunStepAsync("heartbeat", HeartbeatAsync);
             }
 
-            if (_stopping.IsCancellationRequested)
+            if (stopping.IsCancellationRequested)
             {
                 continue;
             }
@@ -111,7 +140,7 @@ internal sealed partial class JobConsumer
     /// How often a replica offers to remove the consumers that left: a quarter of the idle timeout, at most 30 s, so a
     /// gone replica's consumers leave within the timeout plus that; zero when removal is off.
     /// </summary>
-    internal static TimeSpan PruneInterval(Jobs.JobTypeSettings settings) =>
+    internal static TimeSpan PruneInterval(JobTypeSettings settings) =>
         settings.IdleConsumerTimeout <= TimeSpan.Zero
             ? TimeSpan.Zero
             : TimeSpan.FromTicks(Math.Min(settings.IdleConsumerTimeout.Ticks / 4, MaxPruneInterval.Ticks));
@@ -124,4 +153,16 @@ internal sealed partial class JobConsumer
             WorkerMetrics.RecordConsumerRemoved(_settings.JobType);
         }
     }
+
+    [LoggerMessage(EventId = 1010, EventName = "MaintenanceFailed", Level = LogLevel.Warning,
+        Message = "The {Step} step of the {JobType} consumer failed")]
+    private static partial void LogMaintenanceFailed(ILogger logger, Exception error, string jobType, string step);
+
+    [LoggerMessage(EventId = 1011, EventName = "HeartbeatLostEntries", Level = LogLevel.Warning,
+        Message = "{Count} {JobType} entries held here are now owned by a peer (this process was paused or slow)")]
+    private static partial void LogHeartbeatLost(ILogger logger, int count, string jobType);
+
+    [LoggerMessage(EventId = 1015, EventName = "ConsumerRemoved", Level = LogLevel.Information,
+        Message = "Removed consumer {ConsumerName} of {JobType} from {ConsumerGroup}: nothing pending, idle {IdleSeconds:0} s")]
+    private static partial void LogConsumerRemoved(ILogger logger, string consumerName, string jobType, string consumerGroup, double idleSeconds);
 }

@@ -1,4 +1,4 @@
-namespace Worker.Hosting;
+namespace Worker.Configuration;
 
 /// <summary>The <c>ConnectionStrings</c> section: <c>Redis</c> (StackExchange.Redis syntax) and <c>Postgres</c> (Npgsql syntax).</summary>
 internal sealed class ConnectionOptions

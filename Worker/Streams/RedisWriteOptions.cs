@@ -1,4 +1,4 @@
-namespace Worker.Hosting;
+namespace Worker.Streams;
 
 /// <summary>
 /// The <c>Worker:Redis</c> section: how far a write must have gone before it counts as done. Redis replicates
