@@ -4,28 +4,19 @@ using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
-using StackExchange.Redis;
-using Worker.Diagnostics;
-using Worker.Streams;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Worker.Hosting;
 
 /// <summary>
-/// <c>/health/live</c>: every consumer loop has beaten within the liveness timeout (a dead or wedged loop fails it).
-/// <c>/health/ready</c>: Redis and PostgreSQL answer, and no job type has lag while nothing finished for
-/// <see cref="HttpOptions.StuckAfter"/> (stuck, not merely idle). 200 or 503, with a JSON body saying why.
+/// Serves the health checks (Microsoft.Extensions.Diagnostics.HealthChecks, <see cref="HealthChecks"/>) on the small
+/// listener the metrics already use, not a web host. <c>/health/live</c> runs the checks tagged live: every consumer
+/// loop has beaten within the liveness timeout. <c>/health/ready</c> those tagged ready: Redis and PostgreSQL answer,
+/// and no job type is stuck. 200 or 503, with a JSON body giving each failing check's reasons.
 /// </summary>
-internal sealed partial class HealthServer(
-    IOptions<HttpOptions> options,
-    ConsumerPoolService pool,
-    StreamStatsSampler stats,
-    IConnectionMultiplexer redis,
-    NpgsqlDataSource postgres,
-    TimeProvider time,
-    ILogger<HealthServer> logger) : BackgroundService
+internal sealed partial class HealthServer(IOptions<HttpOptions> options, HealthCheckService checks, ILogger<HealthServer> logger)
+    : BackgroundService
 {
-    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
     private readonly HttpListener _listener = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -73,8 +64,8 @@ internal sealed partial class HealthServer(
             var path = context.Request.Url?.AbsolutePath.TrimEnd('/');
             var (ok, reasons) = path switch
             {
-                "/health/live" => Live(),
-                "/health/ready" => await ReadyAsync(),
+                "/health/live" => await RunAsync(HealthChecks.Live),
+                "/health/ready" => await RunAsync(HealthChecks.Ready),
                 _ => (false, new List<string> { "not found" }),
             };
             context.Response.StatusCode = path is "/health/live" or "/health/ready" ? (ok ? 200 : 503) : 404;
@@ -98,49 +89,29 @@ internal sealed partial class HealthServer(
         }
     }
 
-    private (bool, List<string>) Live()
+    /// <summary>Runs the checks of one endpoint (by tag); the reasons of those that fail, in registration order.</summary>
+    private async Task<(bool, List<string>)> RunAsync(string tag)
     {
-        var now = time.GetUtcNow();
-        var reasons = pool.Consumers
-            .Where(c => !c.IsStopping && now - c.LastBeat > options.Value.LivenessTimeout)
-            .Select(c => $"{c.Settings.JobType}: no loop beat for {(now - c.LastBeat).TotalSeconds:0} s")
-            .ToList();
-        return (reasons.Count == 0, reasons);
-    }
-
-    private async Task<(bool, List<string>)> ReadyAsync()
-    {
+        var report = await checks.CheckHealthAsync(r => r.Tags.Contains(tag));
         var reasons = new List<string>();
-        try
+        foreach (var (name, entry) in report.Entries)
         {
-            await redis.GetDatabase().PingAsync().WaitAsync(ProbeTimeout);
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            reasons.Add($"redis: {e.GetType().Name}");
-        }
-
-        try
-        {
-            using var cancel = new CancellationTokenSource(ProbeTimeout);
-            await using var command = postgres.CreateCommand("SELECT 1");
-            await command.ExecuteScalarAsync(cancel.Token);
-        }
-        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
-        {
-            reasons.Add($"postgres: {e.GetType().Name}");
-        }
-
-        var now = time.GetUtcNow();
-        foreach (var consumer in pool.Consumers)
-        {
-            if (stats.Latest(consumer.Settings.StreamKey) is { Lag: > 0 } s && now - consumer.LastProgress > options.Value.StuckAfter)
+            if (entry.Status == HealthStatus.Healthy)
             {
-                reasons.Add($"{consumer.Settings.JobType}: lag {s.Lag} and no job finished for {(now - consumer.LastProgress).TotalSeconds:0} s");
+                continue;
+            }
+
+            if (entry.Data.TryGetValue(HealthChecks.ReasonsKey, out var lines) && lines is List<string> list)
+            {
+                reasons.AddRange(list);
+            }
+            else
+            {
+                reasons.Add($"{name}: {entry.Description ?? entry.Exception?.GetType().Name ?? entry.Status.ToString()}");
             }
         }
 
-        return (reasons.Count == 0, reasons);
+        return (report.Status == HealthStatus.Healthy, reasons);
     }
 
     [LoggerMessage(EventId = 3001, EventName = "HealthListening", Level = LogLevel.Information, Message = "Health and metrics on {Prefix}")]

@@ -116,6 +116,11 @@ internal static class WorkerServiceCollectionExtensions
                 };
                 o.ScrapeEndpointPath = "/metrics";
             }));
+            services.AddHealthChecks()
+                .AddCheck<ConsumerLoopsHealthCheck>("loops", tags: [HealthChecks.Live])
+                .AddCheck<RedisHealthCheck>("redis", tags: [HealthChecks.Ready])
+                .AddCheck<PostgresHealthCheck>("postgres", tags: [HealthChecks.Ready])
+                .AddCheck<ProgressHealthCheck>("progress", tags: [HealthChecks.Ready]);
             services.AddHostedService<HealthServer>();
         }
 

@@ -106,13 +106,12 @@ internal sealed partial class LinkMetadataHandler(
         var channel = ChannelNames.For(settings.ChannelStrategy, sectionId, payload.PostId, settings.GlobalChannel);
         try
         {
-            using var document = JsonDocument.Parse(metadata);
             var message = JsonSerializer.SerializeToUtf8Bytes(
-                LinkMetadataUpdated.Create(payload.PostId, payload.LinkId, document.RootElement),
+                LinkMetadataUpdated.Create(payload.PostId, payload.LinkId, metadata),
                 LinkMetadataJsonContext.Default.LinkMetadataUpdated);
             events.Publish(channel, LinkMetadataUpdated.EventType, message);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException or JsonException)
+        catch (Exception e) when (e is RedisException or TimeoutException or JsonException or ArgumentException)
         {
             LogPublishFailed(logger, e, channel, payload.LinkId);
         }
