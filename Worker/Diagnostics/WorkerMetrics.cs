@@ -8,66 +8,80 @@ namespace Worker.Diagnostics;
 /// <c>worker_jobs_{processed,failed,retried,dead_lettered,reclaimed,cancelled,rate_limited}_total</c>, <c>worker_consumers_removed_total</c>,
 /// <c>worker_job_duration_seconds</c>,
 /// and gauges <c>worker_stream_{lag,pending,oldest_pending_age_seconds}</c>, <c>worker_jobs_in_flight</c>.
-/// Every series carries <c>job_type</c>.
+/// Every series carries <c>job_type</c>. One per host, its meter made by the host's <see cref="IMeterFactory"/>.
 /// </summary>
-internal static class WorkerMetrics
+internal sealed class WorkerMetrics
 {
     public const string MeterName = "Worker";
 
-    public static readonly Meter Meter = new(MeterName);
+    /// <summary>The meter the gauges of other parts are made on.</summary>
+    public Meter Meter { get; }
 
-    private static readonly Counter<long> Processed = Meter.CreateCounter<long>("worker.jobs.processed", description: "Jobs that succeeded");
-    private static readonly Counter<long> Failed = Meter.CreateCounter<long>("worker.jobs.failed", description: "Failed attempts");
-    private static readonly Counter<long> Retried = Meter.CreateCounter<long>("worker.jobs.retried", description: "Retries started or scheduled");
-    private static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("worker.jobs.dead_lettered", description: "Jobs moved to the dead-letter stream");
-    private static readonly Counter<long> Reclaimed = Meter.CreateCounter<long>("worker.jobs.reclaimed", description: "Entries reclaimed from dead consumers");
-    private static readonly Counter<long> ConsumersRemoved = Meter.CreateCounter<long>("worker.consumers.removed", description: "Consumers removed from their group after they left");
-    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>(
+    private readonly Counter<long> _processed;
+    private readonly Counter<long> _failed;
+    private readonly Counter<long> _retried;
+    private readonly Counter<long> _deadLettered;
+    private readonly Counter<long> _reclaimed;
+    private readonly Counter<long> _consumersRemoved;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _schedulesFired;
+    private readonly Counter<long> _rateLimited;
+    private readonly Counter<long> _cancelled;
+
+    public WorkerMetrics(IMeterFactory meters)
+    {
+        Meter = meters.Create(MeterName);
+        _processed = Meter.CreateCounter<long>("worker.jobs.processed", description: "Jobs that succeeded");
+        _failed = Meter.CreateCounter<long>("worker.jobs.failed", description: "Failed attempts");
+        _retried = Meter.CreateCounter<long>("worker.jobs.retried", description: "Retries started or scheduled");
+        _deadLettered = Meter.CreateCounter<long>("worker.jobs.dead_lettered", description: "Jobs moved to the dead-letter stream");
+        _reclaimed = Meter.CreateCounter<long>("worker.jobs.reclaimed", description: "Entries reclaimed from dead consumers");
+        _consumersRemoved = Meter.CreateCounter<long>("worker.consumers.removed", description: "Consumers removed from their group after they left");
+        _duration = Meter.CreateHistogram<double>(
         "worker.job.duration", unit: "s", description: "Handler time of one execution",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30] });
-
-    public static void RecordSucceeded(string jobType, TimeSpan duration)
-    {
-        var tag = new KeyValuePair<string, object?>("job_type", jobType);
-        Processed.Add(1, tag);
-        Duration.Record(duration.TotalSeconds, tag);
+        _schedulesFired = Meter.CreateCounter<long>("worker.schedules.fired", description: "Occurrences of recurring schedules this replica enqueued");
+        _rateLimited = Meter.CreateCounter<long>("worker.jobs.rate_limited", description: "Jobs the fleet-wide rate limit held back before they started");
+        _cancelled = Meter.CreateCounter<long>("worker.jobs.cancelled", description: "Jobs that ended cancelled here (before or while running)");
     }
 
-    public static void RecordFailed(string jobType, TimeSpan duration)
+    public void RecordSucceeded(string jobType, TimeSpan duration)
     {
         var tag = new KeyValuePair<string, object?>("job_type", jobType);
-        Failed.Add(1, tag);
-        Duration.Record(duration.TotalSeconds, tag);
+        _processed.Add(1, tag);
+        _duration.Record(duration.TotalSeconds, tag);
     }
 
-    private static readonly Counter<long> SchedulesFired = Meter.CreateCounter<long>("worker.schedules.fired", description: "Occurrences of recurring schedules this replica enqueued");
+    public void RecordFailed(string jobType, TimeSpan duration)
+    {
+        var tag = new KeyValuePair<string, object?>("job_type", jobType);
+        _failed.Add(1, tag);
+        _duration.Record(duration.TotalSeconds, tag);
+    }
 
-    public static void RecordScheduleFired(string schedule) => SchedulesFired.Add(1, new KeyValuePair<string, object?>("schedule", schedule));
+    public void RecordScheduleFired(string schedule) => _schedulesFired.Add(1, new KeyValuePair<string, object?>("schedule", schedule));
 
-    public static void RecordRetried(string jobType) => Retried.Add(1, new KeyValuePair<string, object?>("job_type", jobType));
+    public void RecordRetried(string jobType) => _retried.Add(1, new KeyValuePair<string, object?>("job_type", jobType));
 
-    public static void RecordDeadLettered(string jobType, string reason) =>
-        DeadLettered.Add(1, new KeyValuePair<string, object?>("job_type", jobType), new KeyValuePair<string, object?>("reason", reason));
+    public void RecordDeadLettered(string jobType, string reason) =>
+        _deadLettered.Add(1, new KeyValuePair<string, object?>("job_type", jobType), new KeyValuePair<string, object?>("reason", reason));
 
-    public static void RecordReclaimed(string jobType, int count) =>
-        Reclaimed.Add(count, new KeyValuePair<string, object?>("job_type", jobType));
+    public void RecordReclaimed(string jobType, int count) =>
+        _reclaimed.Add(count, new KeyValuePair<string, object?>("job_type", jobType));
 
-    public static void RecordConsumerRemoved(string jobType) =>
-        ConsumersRemoved.Add(1, new KeyValuePair<string, object?>("job_type", jobType));
+    public void RecordConsumerRemoved(string jobType) =>
+        _consumersRemoved.Add(1, new KeyValuePair<string, object?>("job_type", jobType));
 
-    private static readonly Counter<long> RateLimited = Meter.CreateCounter<long>("worker.jobs.rate_limited", description: "Jobs the fleet-wide rate limit held back before they started");
-    private static readonly Counter<long> Cancelled = Meter.CreateCounter<long>("worker.jobs.cancelled", description: "Jobs that ended cancelled here (before or while running)");
-
-    public static void RecordRateLimited(string jobType, int count)
+    public void RecordRateLimited(string jobType, int count)
     {
         if (count > 0)
         {
-            RateLimited.Add(count, new KeyValuePair<string, object?>("job_type", jobType));
+            _rateLimited.Add(count, new KeyValuePair<string, object?>("job_type", jobType));
         }
     }
 
-    public static void RecordCancelled(string jobType, bool wasRunning) =>
-        Cancelled.Add(1, new KeyValuePair<string, object?>("job_type", jobType), new KeyValuePair<string, object?>("running", wasRunning));
+    public void RecordCancelled(string jobType, bool wasRunning) =>
+        _cancelled.Add(1, new KeyValuePair<string, object?>("job_type", jobType), new KeyValuePair<string, object?>("running", wasRunning));
 
     public static long Now() => Stopwatch.GetTimestamp();
 }

@@ -3,8 +3,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly.Registry;
 using StackExchange.Redis;
 using Worker.Configuration;
+using Worker.Diagnostics;
 using Worker.Events;
 using Worker.Hosting;
 using Worker.Jobs;
@@ -24,6 +26,8 @@ internal sealed partial class ConsumerPoolService(
     IServiceScopeFactory scopes,
     JobEventPublisher events,
     LastChanceGate gate,
+    WorkerMetrics metrics,
+    ResiliencePipelineProvider<string> pipelines,
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService
 {
@@ -69,12 +73,14 @@ internal sealed partial class ConsumerPoolService(
                 var consumerName = $"{prefix}-{pid}-{index++}";
                 var stream = new JobStreamClient(redis, settings, consumerName, replicated);
                 var logger = loggers.CreateLogger($"Worker.Jobs.{handler.JobType}");
-                var executor = new JobExecutor(scopes, _batcher, handler, settings, consumerName, stream, gate, time, logger, cancels);
+                var executor = new JobExecutor(
+                    scopes, _batcher, handler, settings, consumerName, stream, gate, pipelines.GetPipeline(handler.JobType), metrics, time, logger, cancels);
                 var consumer = new JobConsumer(
                     stream,
                     executor,
-                    new EntryFate(stream, scopes, _batcher, events, time, logger),
+                    new EntryFate(stream, scopes, _batcher, events, metrics, time, logger),
                     () => StreamReaders.ConnectAsync(connections.Value.Redis!, redis, settings.StreamKey, $"{consumerName}:reader", settings.BlockTime),
+                    metrics,
                     time,
                     loggers.CreateLogger<JobConsumer>(),
                     sharedSlots);

@@ -21,14 +21,15 @@ internal sealed class StreamStatsSampler : BackgroundService
     private readonly TimeSpan _interval;
     private readonly ConcurrentDictionary<string, StreamStats> _latest = new(StringComparer.Ordinal);
 
-    public StreamStatsSampler(ConsumerPoolService pool, IConnectionMultiplexer redis, TimeProvider time, IOptions<HttpOptions> options)
+    public StreamStatsSampler(
+        ConsumerPoolService pool, IConnectionMultiplexer redis, WorkerMetrics metrics, TimeProvider time, IOptions<HttpOptions> options)
     {
         (_pool, _redis, _time, _interval) = (pool, redis, time, options.Value.StatsInterval);
-        WorkerMetrics.Meter.CreateObservableGauge("worker.stream.lag", () => Measure(s => s.Lag ?? 0), description: "Entries not yet delivered to the group");
-        WorkerMetrics.Meter.CreateObservableGauge("worker.stream.pending", () => Measure(s => s.Pending), description: "Entries delivered and not yet acked");
-        WorkerMetrics.Meter.CreateObservableGauge(
+        metrics.Meter.CreateObservableGauge("worker.stream.lag", () => Measure(s => s.Lag ?? 0), description: "Entries not yet delivered to the group");
+        metrics.Meter.CreateObservableGauge("worker.stream.pending", () => Measure(s => s.Pending), description: "Entries delivered and not yet acked");
+        metrics.Meter.CreateObservableGauge(
             "worker.stream.oldest_pending_age", () => Measure(s => (s.OldestPendingAgeMs ?? 0) / 1000.0, largest: true), unit: "s", description: "Age of the oldest pending entry");
-        WorkerMetrics.Meter.CreateObservableGauge(
+        metrics.Meter.CreateObservableGauge(
             "worker.jobs.in_flight",
             () => _pool.Consumers.GroupBy(c => c.Settings.JobType).Select(g => new Measurement<long>(
                 g.Sum(c => c.OwnedCount), new KeyValuePair<string, object?>("job_type", g.Key))),

@@ -7,6 +7,8 @@ using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Polly;
+using Polly.Telemetry;
 using StackExchange.Redis;
 using Worker.Configuration;
 using Worker.Diagnostics;
@@ -47,6 +49,8 @@ internal static class WorkerServiceCollectionExtensions
         services.AddSingleton<JobStateBatcher>();
         services.AddScoped<JobStateStore>();
         services.AddOptions<EventOptions>().Bind(configuration.GetSection(EventOptions.SectionName));
+        services.AddMetrics();
+        services.AddSingleton<WorkerMetrics>();
         services.AddSingleton<EventSink>();
         services.AddSingleton<JobEventPublisher>();
         services.AddSingleton(sp => new JobTypeCatalog(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Jobs));
@@ -68,6 +72,26 @@ internal static class WorkerServiceCollectionExtensions
             .Validate(o => o.Interval > TimeSpan.Zero, $"{RetentionOptions.SectionName}:Interval must be positive");
         services.AddHostedService<RetentionService>();
         services.AddSingleton<LastChanceGate>();
+        // The brief in-process retry: one pipeline per job type, keyed by the type.
+        services.AddResiliencePipelines<string>(pipelines =>
+        {
+            var jobTypes = pipelines.ServiceProvider.GetRequiredService<JobTypeCatalog>();
+            var metrics = pipelines.ServiceProvider.GetRequiredService<WorkerMetrics>();
+            foreach (var handler in pipelines.ServiceProvider.GetServices<IJobHandler>())
+            {
+                var settings = jobTypes.Resolve(handler.JobType);
+                pipelines.AddResiliencePipeline(handler.JobType, (builder, context) =>
+                {
+                    builder.TimeProvider = context.ServiceProvider.GetRequiredService<TimeProvider>();
+                    JobExecutor.AddInlineRetry(builder, settings, metrics);
+                });
+            }
+        });
+
+        // Polly logs each attempt and retry at Warning, with the stack: a brief in-process retry is routine, and the
+        // job's failure is logged where its fate is decided.
+        services.Configure<TelemetryOptions>(o => o.SeverityProvider = args =>
+            args.Source.StrategyName == "inline-retry" ? ResilienceEventSeverity.Debug : args.Event.Severity);
         services.AddSingleton<ConsumerPoolService>();
         services.AddHostedService(sp => sp.GetRequiredService<ConsumerPoolService>());
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ScheduleService>(

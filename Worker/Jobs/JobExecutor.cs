@@ -29,6 +29,7 @@ internal sealed partial class JobExecutor : IDisposable
     private readonly string _consumer;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly WorkerMetrics _metrics;
     private readonly JobTypeSettings _settings;
     private readonly ResiliencePipeline _inlineRetry;
     private readonly LastChanceGate _gate;
@@ -39,34 +40,42 @@ internal sealed partial class JobExecutor : IDisposable
 
     public JobExecutor(
         IServiceScopeFactory scopes, Lazy<JobStateBatcher> batcher, IJobHandler handler, JobTypeSettings settings, string consumer,
-        IDeliveryStarts starts, LastChanceGate gate, TimeProvider time, ILogger logger, IJobCancellations? cancels = null)
+        IDeliveryStarts starts, LastChanceGate gate, ResiliencePipeline inlineRetry, WorkerMetrics metrics, TimeProvider time, ILogger logger,
+        IJobCancellations? cancels = null)
     {
         _cancels = cancels;
         cancels?.Register(CancelRunning);
         _batcher = batcher;
-        (_scopes, _handler, _settings, _consumer, _starts, _gate, _time, _logger) = (scopes, handler, settings, consumer, starts, gate, time, logger);
+        (_scopes, _handler, _settings, _consumer, _starts, _gate, _inlineRetry, _metrics, _time, _logger) =
+            (scopes, handler, settings, consumer, starts, gate, inlineRetry, metrics, time, logger);
         _entryJobIdSuffix = _settings.EntryJobIdSuffix;
         if (_settings.PersistState && _settings.RecordRunningAfter > TimeSpan.Zero)
         {
             // Each slot runs one execution at a time: twice the slots is room to spare.
             _clock = new RunningRowClock(_settings.Concurrency * 2, _settings.RecordRunningAfter, time);
         }
-
-        _inlineRetry = new ResiliencePipelineBuilder { TimeProvider = time }
-            .AddRetry(new RetryStrategyOptions
-            {
-                Name = $"inline-retry:{_settings.JobType}",
-                MaxRetryAttempts = Math.Max(1, _settings.Retry.MaxAttempts),
-                ShouldHandle = args => ValueTask.FromResult(ShouldRetryInline(args.Outcome.Exception, args.Context.Properties.GetValue(RunKey, null!))),
-                OnRetry = _ =>
-                {
-                    WorkerMetrics.RecordRetried(_settings.JobType);
-                    return ValueTask.CompletedTask;
-                },
-                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Context.Properties.GetValue(RunKey, null!).NextDelay),
-            })
-            .Build();
     }
+
+    /// <summary>
+    /// The brief in-process retry of one job type, registered once per type (<c>AddResiliencePipelines</c>, keyed by
+    /// the type) and run by each of its executors. Whether a failure is retried here, and after how long, is the run's
+    /// own decision (<see cref="ShouldRetryInline"/>): the delay decides between a retry in process and one scheduled
+    /// in Redis, so it is known before the pipeline asks, and the pipeline takes it as it is.
+    /// </summary>
+    public static void AddInlineRetry(ResiliencePipelineBuilder builder, JobTypeSettings settings, WorkerMetrics metrics) =>
+        builder.AddRetry(new RetryStrategyOptions
+        {
+            Name = "inline-retry",
+            MaxRetryAttempts = Math.Max(1, settings.Retry.MaxAttempts),
+            ShouldHandle = args => ValueTask.FromResult(
+                args.Context.Properties.GetValue(RunKey, null!) is { } run && run.Executor.ShouldRetryInline(args.Outcome.Exception, run)),
+            OnRetry = _ =>
+            {
+                metrics.RecordRetried(settings.JobType);
+                return ValueTask.CompletedTask;
+            },
+            DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Context.Properties.GetValue(RunKey, null!).NextDelay),
+        });
 
     /// <summary>
     /// Never throws for a job's own failure. While Redis or PostgreSQL are down it waits and tries again, keeping the
@@ -121,26 +130,9 @@ internal sealed partial class JobExecutor : IDisposable
                 $"delivered {delivery.DeliveryCount} times (limit {_settings.MaxDeliveries}); the job may be crashing its worker");
         }
 
-        if (!TryParse(delivery, out var envelope, out var reason, out var message))
+        if (Screen(delivery, out var envelope) is { } screened)
         {
-            return Unreadable(delivery, reason, message);
-        }
-
-        if (envelope.Type != _handler.JobType)
-        {
-            return DeadLetter(
-                envelope, envelope.Attempt, "unknown_type",
-                $"job type '{Truncate(envelope.Type, 100)}' has no handler on stream '{_settings.StreamKey}'");
-        }
-
-        if (IsCancelled(envelope.JobId))
-        {
-            return new JobOutcome(OutcomeKind.Cancelled, envelope, envelope.Attempt);
-        }
-
-        if (envelope.RunAt is { } runAt && runAt > _time.GetUtcNow())
-        {
-            return new JobOutcome(OutcomeKind.Delay, envelope, envelope.Attempt) { DueAt = runAt };
+            return screened;
         }
 
         using var activity = WorkerActivity.StartProcess(envelope.Type, _settings.StreamKey, envelope.JobId, envelope.EntryId, envelope.TraceParent);
@@ -204,6 +196,37 @@ internal sealed partial class JobExecutor : IDisposable
             RecordsSuccess = _settings.PersistState && !context.EffectsSettled,
             Begun = begun,
         };
+    }
+
+    /// <summary>
+    /// Reads the entry and what decides it before it runs: the outcome when it does not run now (unreadable, of another
+    /// type, cancelled, delayed), null when it does.
+    /// </summary>
+    private JobOutcome? Screen(Delivery delivery, out JobEnvelope envelope)
+    {
+        if (!TryParse(delivery, out envelope, out var reason, out var message))
+        {
+            return Unreadable(delivery, reason, message);
+        }
+
+        if (envelope.Type != _handler.JobType)
+        {
+            return DeadLetter(
+                envelope, envelope.Attempt, "unknown_type",
+                $"job type '{Truncate(envelope.Type, 100)}' has no handler on stream '{_settings.StreamKey}'");
+        }
+
+        if (IsCancelled(envelope.JobId))
+        {
+            return new JobOutcome(OutcomeKind.Cancelled, envelope, envelope.Attempt);
+        }
+
+        if (envelope.RunAt is { } runAt && runAt > _time.GetUtcNow())
+        {
+            return new JobOutcome(OutcomeKind.Delay, envelope, envelope.Attempt) { DueAt = runAt };
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -414,6 +437,8 @@ internal sealed partial class JobExecutor : IDisposable
     {
         private int _executions;
 
+        public JobExecutor Executor => executor;
+
         public JobContext Context => context;
 
         public TimeSpan NextDelay { get; set; }
@@ -463,13 +488,13 @@ internal sealed partial class JobExecutor : IDisposable
             }
             catch (OperationCanceledException) when (lease.TimedOut)
             {
-                WorkerMetrics.RecordFailed(context.JobType, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+                executor._metrics.RecordFailed(context.JobType, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 throw new TransientJobException(
                     "handler_timeout", $"the handler did not finish within {executor._settings.HandlerTimeout.TotalSeconds:0.###} s");
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                WorkerMetrics.RecordFailed(context.JobType, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+                executor._metrics.RecordFailed(context.JobType, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 throw;
             }
             finally

@@ -17,7 +17,7 @@ namespace Worker.Scheduling;
 /// </summary>
 internal sealed partial class ScheduleService(
     IConnectionMultiplexer redis, JobTypeCatalog jobTypes, IReadOnlyDictionary<string, ScheduleOptions> schedules, IEnumerable<IJobHandler> handlers,
-    TimeProvider time,
+    WorkerMetrics metrics, TimeProvider time,
     ILogger<ScheduleService> logger) : BackgroundService
 {
     /// <summary>Longest sleep between two looks, so a changed clock or a failed fire is looked at again soon.</summary>
@@ -143,7 +143,7 @@ internal sealed partial class ScheduleService(
         Interlocked.Increment(ref _tried);
         if (fired)
         {
-            WorkerMetrics.RecordScheduleFired(schedule.Name);
+            metrics.RecordScheduleFired(schedule.Name);
             LogFired(logger, schedule.Name, schedule.Type, jobId, occurrence);
         }
     }

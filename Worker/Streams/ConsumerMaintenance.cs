@@ -24,11 +24,13 @@ internal sealed partial class ConsumerMaintenance
     private readonly ConcurrentDictionary<string, byte> _owned;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly WorkerMetrics _metrics;
     private long _beatTicks;
 
-    public ConsumerMaintenance(JobStreamClient stream, ConcurrentDictionary<string, byte> owned, TimeProvider time, ILogger logger)
+    public ConsumerMaintenance(
+        JobStreamClient stream, ConcurrentDictionary<string, byte> owned, WorkerMetrics metrics, TimeProvider time, ILogger logger)
     {
-        (_stream, _settings, _owned, _time, _logger) = (stream, stream.Settings, owned, time, logger);
+        (_stream, _settings, _owned, _metrics, _time, _logger) = (stream, stream.Settings, owned, metrics, time, logger);
         _beatTicks = time.GetUtcNow().UtcTicks;
     }
 
@@ -150,7 +152,7 @@ internal sealed partial class ConsumerMaintenance
         foreach (var (name, idle) in await _stream.PruneConsumersAsync(every))
         {
             LogConsumerRemoved(_logger, name, _settings.JobType, _settings.Group, idle.TotalSeconds);
-            WorkerMetrics.RecordConsumerRemoved(_settings.JobType);
+            _metrics.RecordConsumerRemoved(_settings.JobType);
         }
     }
 

@@ -21,8 +21,8 @@ namespace Worker.Streams;
 /// </para>
 /// </summary>
 internal sealed partial class EntryFate(
-    JobStreamClient stream, IServiceScopeFactory scopes, Lazy<JobStateBatcher> batcher, JobEventPublisher events, TimeProvider time,
-    ILogger logger)
+    JobStreamClient stream, IServiceScopeFactory scopes, Lazy<JobStateBatcher> batcher, JobEventPublisher events, WorkerMetrics metrics,
+    TimeProvider time, ILogger logger)
 {
     private const int MaxErrorMessage = 2000;
 
@@ -106,7 +106,7 @@ internal sealed partial class EntryFate(
 
     private void Succeeded(JobEnvelope envelope, int attempt, TimeSpan duration)
     {
-        WorkerMetrics.RecordSucceeded(envelope.Type, duration);
+        metrics.RecordSucceeded(envelope.Type, duration);
         if (events.Publishes(JobEvent.Succeeded))
         {
             events.Publish(new JobEvent(JobEvent.Succeeded, new JobEventData(
@@ -128,7 +128,7 @@ internal sealed partial class EntryFate(
         }
 
         LogCancelled(logger, envelope.JobId, envelope.Type, envelope.EntryId, outcome.Running);
-        WorkerMetrics.RecordCancelled(envelope.Type, outcome.Running);
+        metrics.RecordCancelled(envelope.Type, outcome.Running);
         events.Publish(new JobEvent(JobEvent.Cancelled, new JobEventData(
             envelope.JobId, envelope.Type, envelope.EntryId, outcome.Attempt, time.GetUtcNow())));
         return DeliveryOutcome.Ack;
@@ -146,7 +146,7 @@ internal sealed partial class EntryFate(
         if (owned)
         {
             var error = $"{outcome.Reason}: {outcome.Message}";
-            WorkerMetrics.RecordRetried(envelope.Type);
+            metrics.RecordRetried(envelope.Type);
             LogRetryScheduled(logger, outcome.Error, envelope.JobId, envelope.Type, envelope.EntryId, outcome.Attempt, error, outcome.DueAt);
             if (_settings.PersistState)
             {
@@ -217,7 +217,7 @@ internal sealed partial class EntryFate(
         }
 
         LogDeadLettered(logger, envelope.JobId, envelope.Type, envelope.EntryId, reason, message);
-        WorkerMetrics.RecordDeadLettered(_settings.JobType, reason);
+        metrics.RecordDeadLettered(_settings.JobType, reason);
         if (_settings.PersistState)
         {
             await WriteRowAsync(

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using Worker.Diagnostics;
@@ -9,10 +7,10 @@ using Worker.Jobs;
 namespace Worker.Streams;
 
 /// <summary>
-/// One job type's consumer in this process: a reader that reclaims abandoned entries before it reads new ones, blocks
-/// on its own connection and hands entries to a fixed set of slots that run them (reclaimed ones first), acks that
-/// ride on the reader's next read (or go in batches from an acker while the reader is parked), and a maintenance loop
-/// that keeps owned entries fresh and promotes due retries. No exception from one message escapes.
+/// One stream's consumer in this process, and its reader: it reclaims abandoned entries before it reads new ones,
+/// blocks on its own connection, and hands what it holds to the slots (<see cref="JobDispatcher"/>, reclaimed entries
+/// first). Acks ride on its next read or go from the <see cref="Acker"/>; <see cref="ConsumerMaintenance"/> keeps held
+/// entries fresh and promotes due retries. This type starts and stops the four. No exception from one message escapes.
 /// </summary>
 internal sealed partial class JobConsumer
 {
@@ -34,34 +32,25 @@ internal sealed partial class JobConsumer
     private readonly JobTypeSettings _settings;
     private readonly JobStreamClient _stream;
     private readonly JobExecutor _executor;
-    private readonly EntryFate _fate;
     private readonly Func<Task<IStreamReader>> _connectReader;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly WorkerMetrics _metrics;
 
-    private readonly SlotDispatcher<Delivery> _slots = new();
+    // Entries this consumer holds: running, waiting for a slot, or waiting for their ack.
     private readonly ConcurrentDictionary<string, byte> _owned = new(StringComparer.Ordinal);
+    private readonly JobDispatcher _dispatcher;
     private readonly Acker _acker;
     private readonly ConsumerMaintenance _maintenance;
-    // Entries to hand back on stop: held but never started (their delivery is not charged), and started but not
-    // finished (the drain timed out, or Redis or PostgreSQL stayed down: charged as an execution that did not finish).
-    private readonly ConcurrentQueue<string> _toRelease = new();
-    private readonly ConcurrentQueue<string> _toReleaseStarted = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _drained = new();
     private readonly CancellationTokenSource _hardStop;
     private readonly CreditGate _credits;
-    private readonly PrioritySlots? _sharedSlots;
     // With a fleet-wide rate limit: where read entries wait for their start, and the consumer holds no more than its slots.
     private readonly StartRateLimiter? _limiter;
     private readonly ReclaimSchedule _reclaim;
     private readonly PrefetchSizer _prefetch;
     private readonly List<Task> _tasks = [];
-    private readonly TaskCompletionSource _recordingsDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    // Successes whose job state row is still being written (their entries keep their credits until acked), and
-    // whether the slots have ended (no new ones come then).
-    private int _recordings;
-    private int _slotsDone;
     private IStreamReader? _reader;
     private Task<IStreamReader>? _readerConnecting;
     private bool _groupReady;
@@ -69,7 +58,6 @@ internal sealed partial class JobConsumer
     // so an idle consumer is always parked on Redis and picks a new entry up at once.
     private bool _backlog;
     private long _readerBeatTicks;
-    private long _lastProgressTicks;
     // The read loop's own: when inline pickups resume (a TimeProvider timestamp) and the slow starts in a row.
     private long _inlineResumes;
     private int _inlineStrikes;
@@ -80,14 +68,14 @@ internal sealed partial class JobConsumer
     /// are the limit).
     /// </param>
     public JobConsumer(
-        JobStreamClient stream, JobExecutor executor, EntryFate fate, Func<Task<IStreamReader>> connectReader, TimeProvider time,
-        ILogger logger, PrioritySlots? sharedSlots = null)
+        JobStreamClient stream, JobExecutor executor, EntryFate fate, Func<Task<IStreamReader>> connectReader, WorkerMetrics metrics,
+        TimeProvider time, ILogger logger, PrioritySlots? sharedSlots = null)
     {
-        (_stream, _executor, _fate, _connectReader, _time, _logger, _sharedSlots) = (stream, executor, fate, connectReader, time, logger, sharedSlots);
+        (_stream, _executor, _connectReader, _metrics, _time, _logger) = (stream, executor, connectReader, metrics, time, logger);
         _settings = stream.Settings;
         if (_settings.RateLimit.Limit > 0)
         {
-            _limiter = new StartRateLimiter(stream.Redis, _settings, stream.Consumer, (d, first) => _slots.TryDispatch(d, inline: false, first), time, logger);
+            _limiter = new StartRateLimiter(stream.Redis, _settings, stream.Consumer, (d, first) => _dispatcher!.Hand(d, inline: false, first), metrics, time, logger);
         }
 
         // A rate-limited consumer holds what its slots can start, no more: what it holds beyond waits in the stream,
@@ -97,9 +85,9 @@ internal sealed partial class JobConsumer
         _prefetch = new PrefetchSizer(_settings.Prefetch, _settings.Concurrency, _settings.BatchSize);
         _hardStop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _acker = new Acker(ids => stream.AckAsync(ids), _owned, _settings.JobType, time, logger);
-        _maintenance = new ConsumerMaintenance(stream, _owned, time, logger);
-        var now = time.GetUtcNow().UtcTicks;
-        (_readerBeatTicks, _lastProgressTicks) = (now, now);
+        _dispatcher = new JobDispatcher(_settings, executor.ExecuteAsync, fate.ApplyAsync, _acker, _credits, _owned, _prefetch, sharedSlots, time, logger);
+        _maintenance = new ConsumerMaintenance(stream, _owned, metrics, time, logger);
+        _readerBeatTicks = time.GetUtcNow().UtcTicks;
     }
 
     public JobTypeSettings Settings => _settings;
@@ -111,7 +99,7 @@ internal sealed partial class JobConsumer
         new(Math.Min(Interlocked.Read(ref _readerBeatTicks), _maintenance.LastBeatTicks), TimeSpan.Zero);
 
     /// <summary>When a job last finished here (acked, retried or dead-lettered); readiness uses it to tell stuck from idle.</summary>
-    public DateTimeOffset LastProgress => new(Interlocked.Read(ref _lastProgressTicks), TimeSpan.Zero);
+    public DateTimeOffset LastProgress => _dispatcher.LastProgress;
 
     public bool IsStopping => _stopping.IsCancellationRequested;
 
@@ -154,13 +142,7 @@ internal sealed partial class JobConsumer
     public void Start()
     {
         _tasks.Add(Task.Run(ReadLoopAsync));
-        var slots = new Task[_settings.Concurrency];
-        for (var i = 0; i < slots.Length; i++)
-        {
-            slots[i] = Task.Run(SlotLoopAsync);
-        }
-
-        var allSettled = SettledAsync(Task.WhenAll(slots));
+        var allSettled = _dispatcher.RunAsync(_stopping.Token, _hardStop.Token);
         _ = allSettled.ContinueWith(_ => _drained.Cancel(), TaskScheduler.Default);
         _tasks.Add(allSettled);
         _tasks.Add(Task.Run(() => _acker.RunAsync(allSettled, _hardStop.Token)));
@@ -191,13 +173,7 @@ internal sealed partial class JobConsumer
 
         // Whatever is still owned never reached a slot, or finished with its ack abandoned (its effects are
         // committed; a redelivery finds them): hand it to a peer now rather than after the visibility timeout.
-        foreach (var id in _owned.Keys)
-        {
-            _toRelease.Enqueue(id);
-        }
-
-        var started = _toReleaseStarted.Distinct().ToArray();
-        var unstarted = _toRelease.Distinct().Except(started).ToArray();
+        var (unstarted, started) = _dispatcher.Releases(_owned.Keys);
         if (unstarted.Length + started.Length > 0)
         {
             try
@@ -279,7 +255,7 @@ internal sealed partial class JobConsumer
         }
 
         _acker.ReaderDone();
-        _slots.Complete();
+        _dispatcher.Complete();
     }
 
     /// <summary>
@@ -413,7 +389,7 @@ internal sealed partial class JobConsumer
         if (result.Claimed.Count > 0)
         {
             LogReclaimed(_logger, result.Claimed.Count, _settings.JobType, _stream.Consumer);
-            WorkerMetrics.RecordReclaimed(_settings.JobType, result.Claimed.Count);
+            _metrics.RecordReclaimed(_settings.JobType, result.Claimed.Count);
             foreach (var delivery in result.Claimed)
             {
                 Dispatch(delivery, first: true);
@@ -497,129 +473,6 @@ internal sealed partial class JobConsumer
             return;
         }
 
-        _slots.TryDispatch(delivery, inline, first);
-    }
-
-    private async Task SlotLoopAsync()
-    {
-        var slot = new SlotDispatcher<Delivery>.Slot();
-        while (await _slots.NextAsync(slot))
-        {
-            var delivery = slot.Item;
-            if (_stopping.IsCancellationRequested || (_sharedSlots is not null && !await TakeSharedSlotAsync(_sharedSlots)))
-            {
-                // Read but not started: leave it pending for a peer instead of starting work during a drain.
-                _toRelease.Enqueue(delivery.Id);
-                _owned.TryRemove(delivery.Id, out _);
-                _credits.Release(1);
-                continue;
-            }
-
-            JobOutcome outcome;
-            var started = _time.GetTimestamp();
-            try
-            {
-                outcome = await _executor.ExecuteAsync(delivery, _hardStop.Token);
-                _prefetch.Record(_time.GetElapsedTime(started));
-            }
-            catch (Exception e)
-            {
-                // A bug, not a job failure: keep the loop, keep the entry pending (a peer or a restart retries it).
-                LogLoopCrashed(_logger, e, _settings.JobType, delivery.Id);
-                outcome = JobOutcome.Released;
-            }
-            finally
-            {
-                _sharedSlots?.Release();
-            }
-
-            var settling = _fate.ApplyAsync(delivery, outcome, _hardStop.Token);
-            if (!settling.IsCompleted && outcome.Kind == OutcomeKind.Succeeded)
-            {
-                // Its success row is on its way: the slot takes the next job, the entry is settled when it commits.
-                Interlocked.Increment(ref _recordings);
-                _ = SettleWhenRecordedAsync(delivery, settling.AsTask());
-                continue;
-            }
-
-            Settle(delivery, settling.IsCompletedSuccessfully ? settling.Result : await SettledOrReleasedAsync(delivery, settling));
-        }
-    }
-
-    /// <summary>What the fate of a finished entry left to do; a bug in applying it releases the entry, keeping the loop.</summary>
-    private async ValueTask<DeliveryOutcome> SettledOrReleasedAsync(Delivery delivery, ValueTask<DeliveryOutcome> settling)
-    {
-        try
-        {
-            return await settling;
-        }
-        catch (Exception e)
-        {
-            LogLoopCrashed(_logger, e, _settings.JobType, delivery.Id);
-            return DeliveryOutcome.Release;
-        }
-    }
-
-    /// <summary>Waits for one of the permits a job type's streams share, in this stream's lane; false when stopping.</summary>
-    private ValueTask<bool> TakeSharedSlotAsync(PrioritySlots sharedSlots) => sharedSlots.TakeAsync(_settings.Lane, _stopping.Token);
-
-    /// <summary>Acks, forgets or queues for release a finished entry, and gives its credit back.</summary>
-    private void Settle(Delivery delivery, DeliveryOutcome outcome)
-    {
-        switch (outcome)
-        {
-            case DeliveryOutcome.Ack:
-                _acker.Enqueue(delivery.Id);
-                break;
-            case DeliveryOutcome.Settled:
-                _owned.TryRemove(delivery.Id, out _);
-                break;
-            case DeliveryOutcome.Release:
-                _toReleaseStarted.Enqueue(delivery.Id);
-                _owned.TryRemove(delivery.Id, out _);
-                break;
-        }
-
-        Beat(ref _lastProgressTicks);
-        _credits.Release(1);
-    }
-
-    private async Task SettleWhenRecordedAsync(Delivery delivery, Task<DeliveryOutcome> recording)
-    {
-        DeliveryOutcome outcome;
-        try
-        {
-            outcome = await recording;
-        }
-        catch (Exception e)
-        {
-            LogLoopCrashed(_logger, e, _settings.JobType, delivery.Id);
-            outcome = DeliveryOutcome.Release;
-        }
-
-        Settle(delivery, outcome);
-        if (Interlocked.Decrement(ref _recordings) == 0 && Volatile.Read(ref _slotsDone) != 0)
-        {
-            _recordingsDone.TrySetResult();
-        }
-    }
-
-    /// <summary>Ends when every slot has ended and every success they left has been recorded and settled.</summary>
-    private async Task SettledAsync(Task slots)
-    {
-        try
-        {
-            await slots;
-        }
-        finally
-        {
-            Volatile.Write(ref _slotsDone, 1);
-            if (Volatile.Read(ref _recordings) == 0)
-            {
-                _recordingsDone.TrySetResult();
-            }
-
-            await _recordingsDone.Task;
-        }
+        _dispatcher.Hand(delivery, inline, first);
     }
 }

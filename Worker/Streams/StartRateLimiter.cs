@@ -14,7 +14,8 @@ namespace Worker.Streams;
 /// every entry waiting; what it refuses waits until the window says a start frees up.
 /// </summary>
 internal sealed partial class StartRateLimiter(
-    IConnectionMultiplexer redis, Jobs.JobTypeSettings settings, string consumer, Action<Delivery, bool> start, TimeProvider time, ILogger logger)
+    IConnectionMultiplexer redis, Jobs.JobTypeSettings settings, string consumer, Action<Delivery, bool> start, WorkerMetrics metrics,
+    TimeProvider time, ILogger logger)
 {
     private static readonly TimeSpan MinWait = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan FirstErrorBackoff = TimeSpan.FromMilliseconds(100);
@@ -141,7 +142,7 @@ internal sealed partial class StartRateLimiter(
             }
         }
 
-        WorkerMetrics.RecordRateLimited(settings.JobType, held);
+        metrics.RecordRateLimited(settings.JobType, held);
     }
 
     [LoggerMessage(EventId = 1230, EventName = "RateLimitFailed", Level = LogLevel.Warning,

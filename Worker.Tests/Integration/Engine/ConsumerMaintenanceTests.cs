@@ -40,7 +40,7 @@ public sealed class ConsumerMaintenanceTests : EngineTestBase
     }
 
     private void StartLoop() =>
-        _loop = new ConsumerMaintenance(_client, _owned, _time, NullLogger.Instance).RunAsync(_stopping.Token, _drained.Token);
+        _loop = new ConsumerMaintenance(_client, _owned, TestMetrics.Create(), _time, NullLogger.Instance).RunAsync(_stopping.Token, _drained.Token);
 
     private async Task<string> HoldOneAsync()
     {

@@ -28,7 +28,7 @@ public sealed class ScheduleServiceTests : EngineTestBase
             Schedules = { ["tick"] = new ScheduleOptions { Type = "noop", Cron = cron, Payload = payload } },
         };
         return new ScheduleService(
-            Infrastructure.Redis, new JobTypeCatalog(worker.Jobs), worker.Schedules, [new NoopHandler(TimeProvider.System)], new FakeTimeProvider(Start),
+            Infrastructure.Redis, new JobTypeCatalog(worker.Jobs), worker.Schedules, [new NoopHandler(TimeProvider.System)], TestMetrics.Create(), new FakeTimeProvider(Start),
             NullLogger<ScheduleService>.Instance);
     }
 
