@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using StackExchange.Redis;
@@ -26,10 +27,11 @@ internal static partial class InfrastructureFailure
     /// <summary>
     /// Runs <paramref name="attempt"/> until it returns; while Redis or PostgreSQL fail under it, waits (200 ms,
     /// doubling up to 5 s) and runs it again (its flag says whether this is the first try). Null when the hard stop
-    /// ends it. The state is passed, not captured: this wraps every job.
+    /// ends it. The state is passed, not captured, and the method's state is pooled: this wraps every job.
     /// </summary>
-    public static async Task<T?> RetryAsync<TState, T>(
-        TState state, Func<TState, bool, Task<T>> attempt, ILogger logger, string jobType, string entryId, TimeProvider time,
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public static async ValueTask<T?> RetryAsync<TState, T>(
+        TState state, Func<TState, bool, ValueTask<T>> attempt, ILogger logger, string jobType, string entryId, TimeProvider time,
         CancellationToken hardStop)
         where T : struct
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -81,7 +82,9 @@ internal sealed partial class JobExecutor : IDisposable
     /// Never throws for a job's own failure. While Redis or PostgreSQL are down it waits and tries again, keeping the
     /// entry pending, until they return or <paramref name="hardStop"/> fires (then the entry is released).
     /// </summary>
-    public async Task<JobOutcome> ExecuteAsync(Delivery delivery, CancellationToken hardStop) =>
+    /// <remarks>The async state of this and of the methods under it is pooled, not allocated per job.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<JobOutcome> ExecuteAsync(Delivery delivery, CancellationToken hardStop) =>
         // After an infrastructure failure the job begins as a redelivery does: its row first, which also tells a
         // duplicate (the look made for its read may be what failed).
         await InfrastructureFailure.RetryAsync(
@@ -121,7 +124,8 @@ internal sealed partial class JobExecutor : IDisposable
         return ids is null ? null : _batcher.Value.FindSucceededAsync(_settings.JobType, [.. ids]);
     }
 
-    private async Task<JobOutcome> ExecuteOnceAsync(Delivery delivery, bool mayDefer, CancellationToken hardStop)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<JobOutcome> ExecuteOnceAsync(Delivery delivery, bool mayDefer, CancellationToken hardStop)
     {
         if (delivery.DeliveryCount > _settings.MaxDeliveries && !await NeverReallyStartedAsync(delivery, hardStop))
         {

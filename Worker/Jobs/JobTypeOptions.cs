@@ -109,7 +109,7 @@ internal sealed class JobTypeOptions
     /// <summary>
     /// Whether the job type has priority lanes: <c>high</c> and <c>low</c> jobs go to streams of their own beside the
     /// normal one (<c>&lt;stream&gt;:high</c>, <c>&lt;stream&gt;:low</c>), read by every replica, and a free slot starts
-    /// a waiting high job before a normal one, a normal one before a low one (<see cref="Streams.PrioritySlots"/>).
+    /// a waiting high job before a normal one, a normal one before a low one (the transport's <c>PrioritySlots</c>).
     /// Off by default: each lane is one more stream, reader and maintenance loop per replica.
     /// </summary>
     public bool Priorities { get; set; }

@@ -95,7 +95,8 @@ internal sealed partial class Acker(
     /// <summary>
     /// Sends what the reader does not carry, in batches, until <paramref name="slotsDone"/> (then whatever is left).
     /// A failed send is tried again, waiting 100 ms doubling up to 5 s, until it succeeds or <paramref name="hardStop"/>
-    /// fires: then the effects are committed and guarded, and a redelivery after restart acks as a duplicate.
+    /// fires: then the effects are committed and guarded, a redelivery acks it as a duplicate, and the entry stays held
+    /// for the stop to hand back.
     /// </summary>
     public async Task RunAsync(Task slotsDone, CancellationToken hardStop)
     {
@@ -118,9 +119,13 @@ internal sealed partial class Acker(
                     break;
                 }
 
-                // The decoded ids the slots already hold: a string converts to a RedisValue without a copy.
-                await SendWithRetryAsync([.. batch], hardStop);
-                Acked(CollectionsMarshal.AsSpan(batch));
+                // The decoded ids the slots already hold: a string converts to a RedisValue without a copy. Acks given
+                // up at the hard stop stay held, for the stop to release.
+                if (await SendWithRetryAsync([.. batch], hardStop))
+                {
+                    Acked(CollectionsMarshal.AsSpan(batch));
+                }
+
                 batch.Clear();
             }
         }
@@ -135,7 +140,8 @@ internal sealed partial class Acker(
         }
     }
 
-    private async Task SendWithRetryAsync(RedisValue[] ids, CancellationToken hardStop)
+    /// <summary>False when given up at the hard stop.</summary>
+    private async Task<bool> SendWithRetryAsync(RedisValue[] ids, CancellationToken hardStop)
     {
         var backoff = FirstBackoff;
         while (true)
@@ -143,14 +149,14 @@ internal sealed partial class Acker(
             try
             {
                 await send(ids);
-                return;
+                return true;
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 if (hardStop.IsCancellationRequested)
                 {
                     LogAckAbandoned(logger, e, ids.Length, jobType);
-                    return;
+                    return false;
                 }
 
                 LogAckFailed(logger, e, ids.Length, jobType, backoff);

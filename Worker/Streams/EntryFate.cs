@@ -34,12 +34,6 @@ internal sealed partial class EntryFate(
     /// </summary>
     public ValueTask<DeliveryOutcome> ApplyAsync(Delivery delivery, JobOutcome outcome, CancellationToken hardStop)
     {
-        if (outcome.Kind != OutcomeKind.Release && !_settings.PersistState && delivery.DeliveryCount > 1)
-        {
-            // The starts counted for this redelivery's poison check are no longer needed.
-            stream.ForgetStarts(delivery.Id);
-        }
-
         var envelope = outcome.Envelope!;
         switch (outcome.Kind)
         {
@@ -47,21 +41,50 @@ internal sealed partial class EntryFate(
                 return new ValueTask<DeliveryOutcome>(RecordSuccessAsync(outcome, hardStop));
             case OutcomeKind.Succeeded:
                 Succeeded(envelope, outcome.Attempt, outcome.Duration);
+                ForgetStarts(delivery);
                 return new ValueTask<DeliveryOutcome>(DeliveryOutcome.Ack);
             case OutcomeKind.Duplicate:
                 LogDuplicateSkipped(logger, envelope.JobId, envelope.Type, envelope.EntryId);
                 return new ValueTask<DeliveryOutcome>(DeliveryOutcome.Ack);
             case OutcomeKind.Cancelled:
-                return new ValueTask<DeliveryOutcome>(CancelledAsync(outcome, hardStop));
+                return ThenForgetStarts(delivery, CancelledAsync(outcome, hardStop));
             case OutcomeKind.Retry:
-                return new ValueTask<DeliveryOutcome>(RetryAsync(outcome, hardStop));
+                return ThenForgetStarts(delivery, RetryLaterAsync(outcome, hardStop));
             case OutcomeKind.Delay:
-                return new ValueTask<DeliveryOutcome>(DelayAsync(outcome, hardStop));
+                return ThenForgetStarts(delivery, DelayAsync(outcome, hardStop));
             case OutcomeKind.DeadLetter:
-                return new ValueTask<DeliveryOutcome>(DeadLetterAsync(outcome, hardStop));
+                return ThenForgetStarts(delivery, DeadLetterAsync(outcome, hardStop));
             default:
                 return new ValueTask<DeliveryOutcome>(DeliveryOutcome.Release);
         }
+    }
+
+    /// <summary>
+    /// Without job state, a redelivered entry's starts are counted in Redis for its poison check
+    /// (<see cref="JobTypeSettings.StartsKey"/>); once the entry is settled, and not released, they are not needed.
+    /// </summary>
+    private void ForgetStarts(Delivery delivery)
+    {
+        if (!_settings.PersistState && delivery.DeliveryCount > 1)
+        {
+            stream.ForgetStarts(delivery.Id);
+        }
+    }
+
+    private ValueTask<DeliveryOutcome> ThenForgetStarts(Delivery delivery, Task<DeliveryOutcome> applying) =>
+        !_settings.PersistState && delivery.DeliveryCount > 1
+            ? new ValueTask<DeliveryOutcome>(ForgetStartsAfterAsync(delivery, applying))
+            : new ValueTask<DeliveryOutcome>(applying);
+
+    private async Task<DeliveryOutcome> ForgetStartsAfterAsync(Delivery delivery, Task<DeliveryOutcome> applying)
+    {
+        var settled = await applying;
+        if (settled != DeliveryOutcome.Release)
+        {
+            ForgetStarts(delivery);
+        }
+
+        return settled;
     }
 
     /// <summary>
@@ -72,7 +95,7 @@ internal sealed partial class EntryFate(
     private async Task<DeliveryOutcome> RecordSuccessAsync(JobOutcome outcome, CancellationToken hardStop)
     {
         var envelope = outcome.Envelope!;
-        var recorded = await RetryAsync(
+        var recorded = await WhileFailingAsync(
             (Batcher: batcher, outcome.Begun, Envelope: envelope, HardStop: hardStop),
             static async (s, _) =>
             {
@@ -135,7 +158,7 @@ internal sealed partial class EntryFate(
     }
 
     /// <summary>A failure with attempts left: the next attempt waits in the delayed set, then the row says <c>failed</c>.</summary>
-    private async Task<DeliveryOutcome> RetryAsync(JobOutcome outcome, CancellationToken hardStop)
+    private async Task<DeliveryOutcome> RetryLaterAsync(JobOutcome outcome, CancellationToken hardStop)
     {
         var envelope = outcome.Envelope!;
         if (await MoveAsync(envelope, envelope.FieldsForAttempt(outcome.Attempt + 1), outcome.DueAt, hardStop) is not { } owned)
@@ -201,9 +224,9 @@ internal sealed partial class EntryFate(
         fields.Add(new NameValueEntry(StreamFields.Consumer, stream.Consumer));
         fields.Add(new NameValueEntry(StreamFields.OriginalId, envelope.EntryId));
 
-        var owned = await RetryAsync(
+        var owned = await WhileFailingAsync(
             (Stream: stream, EntryId: envelope.EntryId, Fields: fields, HardStop: hardStop),
-            static (s, _) => s.Stream.DeadLetterAsync(s.EntryId, s.Fields).WaitAsync(s.HardStop),
+            static (s, _) => new ValueTask<bool>(s.Stream.DeadLetterAsync(s.EntryId, s.Fields).WaitAsync(s.HardStop)),
             envelope.EntryId, hardStop);
         if (owned is null)
         {
@@ -236,9 +259,9 @@ internal sealed partial class EntryFate(
     /// </summary>
     private async Task<bool?> MoveAsync(JobEnvelope envelope, NameValueEntry[] fields, DateTimeOffset dueAt, CancellationToken hardStop)
     {
-        var owned = await RetryAsync(
+        var owned = await WhileFailingAsync(
             (Stream: stream, EntryId: envelope.EntryId, Fields: fields, DueAt: dueAt, HardStop: hardStop),
-            static (s, _) => s.Stream.ScheduleRetryAsync(s.EntryId, s.Fields, s.DueAt).WaitAsync(s.HardStop),
+            static (s, _) => new ValueTask<bool>(s.Stream.ScheduleRetryAsync(s.EntryId, s.Fields, s.DueAt).WaitAsync(s.HardStop)),
             envelope.EntryId, hardStop);
         if (owned == false)
         {
@@ -249,8 +272,8 @@ internal sealed partial class EntryFate(
     }
 
     /// <summary>Writes the job's row through a scope of its own; null when the hard stop came first.</summary>
-    private Task<bool?> WriteRowAsync<TState>(string entryId, TState state, CancellationToken hardStop, Func<JobStateStore, TState, CancellationToken, Task> write) =>
-        RetryAsync(
+    private ValueTask<bool?> WriteRowAsync<TState>(string entryId, TState state, CancellationToken hardStop, Func<JobStateStore, TState, CancellationToken, Task> write) =>
+        WhileFailingAsync(
             (Scopes: scopes, State: state, Write: write, HardStop: hardStop),
             static async (s, _) =>
             {
@@ -260,7 +283,7 @@ internal sealed partial class EntryFate(
             },
             entryId, hardStop);
 
-    private Task<T?> RetryAsync<TState, T>(TState state, Func<TState, bool, Task<T>> attempt, string entryId, CancellationToken hardStop)
+    private ValueTask<T?> WhileFailingAsync<TState, T>(TState state, Func<TState, bool, ValueTask<T>> attempt, string entryId, CancellationToken hardStop)
         where T : struct =>
         InfrastructureFailure.RetryAsync(state, attempt, logger, _settings.JobType, entryId, time, hardStop);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using Worker.Diagnostics;
@@ -262,7 +263,9 @@ internal sealed partial class JobConsumer
     /// One turn of the reader: credits for free slots, a look for abandoned entries when one is due, then a read that
     /// carries the acks finished since the last one, its entries handed to the slots.
     /// </summary>
-    private async Task ReadOnceAsync(CancellationToken stopping)
+    /// <remarks>Its async state, and <see cref="ReadAsync"/>'s, is pooled, not allocated per read.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ReadOnceAsync(CancellationToken stopping)
     {
         // Half of what this consumer should hold beyond its slots now: a busy one reads in batches, an idle one
         // as soon as one job arrives.
@@ -323,7 +326,8 @@ internal sealed partial class JobConsumer
     /// the acker's wake-up and round trip per job. A backlog read leaves them to the acker, which sends them while
     /// this read is out (a drain is faster with the two side by side).
     /// </summary>
-    private async Task<StreamEntry[]> ReadAsync(int credits)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<StreamEntry[]> ReadAsync(int credits)
     {
         var acks = _backlog ? default : _acker.TakeForRead();
         if (_backlog)

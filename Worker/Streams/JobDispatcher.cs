@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Worker.Jobs;
 
@@ -14,7 +15,7 @@ internal sealed partial class JobDispatcher
 {
     private readonly SlotDispatcher<Delivery> _slots = new();
     private readonly JobTypeSettings _settings;
-    private readonly Func<Delivery, CancellationToken, Task<JobOutcome>> _execute;
+    private readonly Func<Delivery, CancellationToken, ValueTask<JobOutcome>> _execute;
     private readonly Func<Delivery, JobOutcome, CancellationToken, ValueTask<DeliveryOutcome>> _apply;
     private readonly Acker _acker;
     private readonly CreditGate _credits;
@@ -41,7 +42,7 @@ internal sealed partial class JobDispatcher
     /// </param>
     public JobDispatcher(
         JobTypeSettings settings,
-        Func<Delivery, CancellationToken, Task<JobOutcome>> execute,
+        Func<Delivery, CancellationToken, ValueTask<JobOutcome>> execute,
         Func<Delivery, JobOutcome, CancellationToken, ValueTask<DeliveryOutcome>> apply,
         Acker acker,
         CreditGate credits,
@@ -107,7 +108,7 @@ internal sealed partial class JobDispatcher
             }
 
             var outcome = await ExecuteAsync(delivery, hardStop);
-            var settling = _apply(delivery, outcome, hardStop);
+            var settling = Apply(delivery, outcome, hardStop);
             if (!settling.IsCompleted && outcome.Kind == OutcomeKind.Succeeded)
             {
                 // Its success row is on its way: the slot takes the next job, the entry is settled when it commits.
@@ -120,7 +121,8 @@ internal sealed partial class JobDispatcher
         }
     }
 
-    private async Task<JobOutcome> ExecuteAsync(Delivery delivery, CancellationToken hardStop)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<JobOutcome> ExecuteAsync(Delivery delivery, CancellationToken hardStop)
     {
         var started = _time.GetTimestamp();
         try
@@ -138,6 +140,20 @@ internal sealed partial class JobDispatcher
         finally
         {
             _sharedSlots?.Release();
+        }
+    }
+
+    /// <summary>Starts applying the outcome; a bug that throws at once releases the entry, keeping the loop.</summary>
+    private ValueTask<DeliveryOutcome> Apply(Delivery delivery, JobOutcome outcome, CancellationToken hardStop)
+    {
+        try
+        {
+            return _apply(delivery, outcome, hardStop);
+        }
+        catch (Exception e)
+        {
+            LogSlotError(_logger, e, _settings.JobType, delivery.Id);
+            return new ValueTask<DeliveryOutcome>(DeliveryOutcome.Release);
         }
     }
 

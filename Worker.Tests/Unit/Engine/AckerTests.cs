@@ -152,5 +152,6 @@ public sealed class AckerTests
 
         Assert.That(_sends, Is.EqualTo(1), "one try, then given up: the effects are committed and a redelivery acks as a duplicate");
         Assert.That(_sent, Is.Empty);
+        Assert.That(_owned.Keys, Is.EqualTo(new[] { "1-0" }), "still held, for the stop to hand back");
     }
 }

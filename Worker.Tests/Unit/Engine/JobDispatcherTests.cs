@@ -35,7 +35,7 @@ public sealed class JobDispatcherTests
             sharedSlots: null, _time, NullLogger.Instance);
     }
 
-    private async Task<JobOutcome> ExecuteAsync(Delivery delivery, CancellationToken hardStop)
+    private async ValueTask<JobOutcome> ExecuteAsync(Delivery delivery, CancellationToken hardStop)
     {
         _started.Enqueue(delivery.Id);
         var now = Interlocked.Increment(ref _running);

@@ -5,7 +5,8 @@ namespace Worker.Tests.Unit.Structure;
 
 /// <summary>
 /// The folders of <c>Worker/</c> depend one way: a folder depends on another when one of its files names that
-/// folder's namespace (<c>Worker.Streams</c>, <c>Worker.Jobs.LinkMetadata</c>, ...). Hosting and Admin compose,
+/// folder's namespace (<c>Worker.Streams</c>, <c>Worker.Jobs.LinkMetadata</c>, or <c>Streams.X</c> from inside
+/// <c>Worker</c>). Hosting and Admin compose,
 /// Streams is the transport, Jobs the contract, the executor and the handlers; Persistence, Events, Configuration and
 /// Diagnostics name no other folder.
 /// </summary>
@@ -64,7 +65,9 @@ public sealed class FolderDependencyTests
     {
         var folders = Directory.GetDirectories(project).Select(Path.GetFileName).OfType<string>()
             .Where(f => f is not ("bin" or "obj" or "Properties")).ToHashSet(StringComparer.Ordinal);
-        var reference = new Regex(@"\bWorker\.(" + string.Join("|", folders) + @")\b");
+        // Worker.Streams..., or Streams.X written from inside Worker (a partly qualified name, a cref).
+        var names = string.Join("|", folders);
+        var reference = new Regex(@"\bWorker\.(" + names + @")\b|(?<![\w.])(" + names + @")\.[A-Z]");
         var graph = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var folder in folders)
         {
@@ -73,7 +76,7 @@ public sealed class FolderDependencyTests
             {
                 foreach (Match match in reference.Matches(File.ReadAllText(file)))
                 {
-                    named.Add(match.Groups[1].Value);
+                    named.Add(match.Groups[1].Success ? match.Groups[1].Value : match.Groups[2].Value);
                 }
             }
 
