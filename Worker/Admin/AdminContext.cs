@@ -1,7 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
-using Worker.Hosting;
 using Worker.Jobs;
 
 namespace Worker.Admin;
@@ -12,7 +10,7 @@ internal static class AdminContext
     /// <summary>Every stream (partition, lane) of every registered job type, or of <paramref name="only"/>; null when that type is unknown.</summary>
     public static IReadOnlyList<JobTypeSettings>? JobTypes(IHost host, string? only)
     {
-        var options = host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
+        var jobTypes = host.Services.GetRequiredService<JobTypeCatalog>();
         var types = host.Services.GetServices<IJobHandler>().Select(h => h.JobType).Order(StringComparer.Ordinal).ToList();
         if (only is not null)
         {
@@ -26,6 +24,6 @@ internal static class AdminContext
         }
 
         // Every partition and lane of each: its own stream, group, dead letters and delayed set.
-        return types.SelectMany(t => JobTypeSettings.Resolve(t, options.Jobs.GetValueOrDefault(t)).AllStreams()).ToList();
+        return types.SelectMany(t => jobTypes.Resolve(t).AllStreams()).ToList();
     }
 }

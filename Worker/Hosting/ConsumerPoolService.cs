@@ -19,6 +19,7 @@ namespace Worker.Hosting;
 internal sealed partial class ConsumerPoolService(
     IEnumerable<IJobHandler> handlers,
     IOptions<WorkerOptions> options,
+    JobTypeCatalog jobTypes,
     IOptions<ConnectionOptions> connections,
     IConnectionMultiplexer redis,
     ReplicatedWrites replicated,
@@ -54,13 +55,12 @@ internal sealed partial class ConsumerPoolService(
         var consumers = new List<JobConsumer>();
         foreach (var handler in handlers.OrderBy(h => h.JobType, StringComparer.Ordinal))
         {
-            worker.Jobs.TryGetValue(handler.JobType, out var jobOptions);
-            if (!(jobOptions?.Enabled ?? handler.EnabledByDefault))
+            if (!jobTypes.IsEnabled(handler))
             {
                 continue;
             }
 
-            var resolved = JobTypeSettings.Resolve(handler.JobType, jobOptions);
+            var resolved = jobTypes.Resolve(handler.JobType);
             // The streams of a type (partitions, lanes) share its Concurrency: a replica runs that many of its jobs at
             // once, from any, higher lanes first.
             var streams = resolved.AllStreams();

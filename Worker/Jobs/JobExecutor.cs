@@ -143,7 +143,7 @@ internal sealed partial class JobExecutor : IDisposable
         using var logScope = JobLogScope.Enter(envelope.JobId, envelope.Type, envelope.EntryId);
         // Before the attempt is counted: a process that dies while this entry waits has not started it.
         using var turn = await _gate.EnterAsync(lastChance: delivery.DeliveryCount >= _settings.MaxDeliveries, hardStop);
-        if (RecordsStarts(delivery))
+        if (_settings.CountsStartsOf(delivery))
         {
             await _starts.RecordStartAsync(delivery.Id).WaitAsync(hardStop);
         }
@@ -334,9 +334,6 @@ internal sealed partial class JobExecutor : IDisposable
         var startsOfThisEntry = row.Attempts - (envelope.Attempt - 1);
         return startsOfThisEntry < _settings.MaxDeliveries;
     }
-
-    /// <summary>Without job state, the starts of a redelivered entry are counted in Redis (first deliveries cost nothing).</summary>
-    private bool RecordsStarts(Delivery delivery) => !_settings.PersistState && delivery.DeliveryCount > 1;
 
     private bool ShouldRetryInline(Exception? exception, AttemptRun run)
     {

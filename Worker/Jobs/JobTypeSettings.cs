@@ -72,6 +72,12 @@ internal sealed record JobTypeSettings
     /// </summary>
     public string StartsKey => StreamKey + ":starts";
 
+    /// <summary>
+    /// Whether <paramref name="delivery"/>'s starts are counted in <see cref="StartsKey"/>: without job state, for a
+    /// redelivery (first deliveries cost nothing). The executor records them; the entry's fate forgets them.
+    /// </summary>
+    public bool CountsStartsOf(Delivery delivery) => !PersistState && delivery.DeliveryCount > 1;
+
     /// <summary>Hash of the last occurrence each recurring schedule enqueued into this stream (Unix ms, by schedule name).</summary>
     public string SchedulesKey => StreamKey + ":schedules";
 

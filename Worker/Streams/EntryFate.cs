@@ -60,19 +60,19 @@ internal sealed partial class EntryFate(
     }
 
     /// <summary>
-    /// Without job state, a redelivered entry's starts are counted in Redis for its poison check
-    /// (<see cref="JobTypeSettings.StartsKey"/>); once the entry is settled, and not released, they are not needed.
+    /// The starts counted for a redelivery's poison check (<see cref="JobTypeSettings.CountsStartsOf"/>) are not needed
+    /// once the entry is settled, and not released.
     /// </summary>
     private void ForgetStarts(Delivery delivery)
     {
-        if (!_settings.PersistState && delivery.DeliveryCount > 1)
+        if (_settings.CountsStartsOf(delivery))
         {
             stream.ForgetStarts(delivery.Id);
         }
     }
 
     private ValueTask<DeliveryOutcome> ThenForgetStarts(Delivery delivery, Task<DeliveryOutcome> applying) =>
-        !_settings.PersistState && delivery.DeliveryCount > 1
+        _settings.CountsStartsOf(delivery)
             ? new ValueTask<DeliveryOutcome>(ForgetStartsAfterAsync(delivery, applying))
             : new ValueTask<DeliveryOutcome>(applying);
 
@@ -81,7 +81,7 @@ internal sealed partial class EntryFate(
         var settled = await applying;
         if (settled != DeliveryOutcome.Release)
         {
-            ForgetStarts(delivery);
+            stream.ForgetStarts(delivery.Id);
         }
 
         return settled;
