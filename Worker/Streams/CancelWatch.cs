@@ -32,8 +32,6 @@ internal sealed partial class CancelWatch(IConnectionMultiplexer redis, JobTypeS
     private Task? _poll;
     private double _seen = double.NegativeInfinity;
 
-    public JobTypeSettings Settings => settings;
-
     /// <summary>Lets <paramref name="cancelRunning"/> stop a running execution of a cancelled job (true when it had one).</summary>
     public void Register(Func<string, bool> cancelRunning)
     {
