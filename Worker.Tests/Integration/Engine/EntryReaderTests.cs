@@ -20,12 +20,17 @@ public sealed class EntryReaderTests : EngineTestBase
     private readonly ConcurrentQueue<string> _ran = new();
     private readonly CancellationTokenSource _stopping = new();
     private Task _loops = Task.CompletedTask;
+    private EntryReader? _reader;
 
     [TearDown]
     public async Task StopLoops()
     {
         _stopping.Cancel();
         await _loops;
+        if (_reader?.Reader is { } connection)
+        {
+            await connection.DisposeAsync();
+        }
     }
 
     /// <summary>A reader with <c>VisibilityTimeout</c> 3 s and <c>BlockTime</c> 200 ms (both Redis's, in real time) and <c>ClaimInterval</c> 1 s (the fake clock's).</summary>
@@ -52,7 +57,7 @@ public sealed class EntryReaderTests : EngineTestBase
             },
             (_, _, _) => new ValueTask<DeliveryOutcome>(DeliveryOutcome.Ack),
             acker, credits, _owned, prefetch, sharedSlots: null, _time, NullLogger.Instance);
-        var reader = new EntryReader(
+        var reader = _reader = new EntryReader(
             client, _ => null,
             () => StreamReaders.ConnectAsync(TestEnvironment.Redis, Infrastructure.Redis, Stream, $"{Consumer}:reader", settings.BlockTime),
             _owned, dispatcher, acker, credits, limiter: null, prefetch, TestMetrics.Create(), _time, NullLogger.Instance);
@@ -69,6 +74,29 @@ public sealed class EntryReaderTests : EngineTestBase
         }
 
         return ids;
+    }
+
+    /// <summary>
+    /// Appends entries and reads them as a consumer that then "dies", in one script: the parked reader, served only after
+    /// the script, finds nothing new.
+    /// </summary>
+    private async Task<string[]> AddAndReadAsGhostAsync(int count)
+    {
+        var read = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            """
+            for i = 1, tonumber(ARGV[1]) do
+              redis.call('XADD', KEYS[1], '*', 'type', 'noop', 'payload', '{}')
+            end
+            local reply = redis.call('XREADGROUP', 'GROUP', 'workers', 'ghost', 'COUNT', ARGV[1], 'STREAMS', KEYS[1], '>')
+            local ids = {}
+            for _, entry in ipairs(reply[1][2]) do
+              ids[#ids + 1] = entry[1]
+            end
+            return ids
+            """,
+            [Stream], [count]))!;
+        Assert.That(read, Has.Length.EqualTo(count), "the ghost read what was appended");
+        return [.. read.Select(r => (string)r!)];
     }
 
     [Test]
@@ -88,9 +116,11 @@ public sealed class EntryReaderTests : EngineTestBase
     [Test]
     public async Task DeadConsumersEntries_WaitForTheLookTheClockMakesDue_ThenRunHere()
     {
-        var abandoned = (await AddAsync(2)).ToHashSet();
-        Assert.That((await ReadAsGhostAsync("ghost", 2)).Length, Is.EqualTo(2));
         StartReader();
+        // Parked: its first turn, and the look for abandoned entries that comes first, are over; the next look is due
+        // when the fake clock says.
+        await Eventually.TrueAsync(() => ReaderParkedAsync(Consumer), "the reader to park");
+        var abandoned = (await AddAndReadAsGhostAsync(2)).ToHashSet();
         await Eventually.GetAsync(
             async () => (await Db.StreamPendingMessagesAsync(Stream, "workers", 10, "ghost")).Min(p => p.IdleTimeInMilliseconds),
             idle => idle >= 3_100, "the ghost's entries to pass the visibility timeout", TimeSpan.FromSeconds(30));
